@@ -1,0 +1,57 @@
+// Typed errors: every failure a user can cause ends in one of these, with a
+// message that names the file, tensor or limit involved and what to do.
+
+export class VimError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A weight file is malformed: bad zip, bad pickle, bad header, bad record. */
+export class WeightFormatError extends VimError {
+  constructor(readonly file: string, readonly detail: string) {
+    super(`${file}: ${detail}`);
+  }
+}
+
+/** A pickle names a global outside the allow-list; nothing is ever executed. */
+export class UnsafePickleError extends WeightFormatError {
+  constructor(file: string, readonly global: string) {
+    super(file, `pickle references '${global}', which is not allowed in a checkpoint (only tensors, dicts and plain values are)`);
+  }
+}
+
+/** A tensor has a dtype the engine cannot read. */
+export class UnsupportedDtypeError extends WeightFormatError {
+  constructor(file: string, readonly tensor: string, readonly dtype: string) {
+    super(file, `tensor '${tensor}' has unsupported dtype ${dtype}`);
+  }
+}
+
+/** The state dict does not describe a Vim model: missing, extra or mis-shaped tensors. */
+export class ModelShapeError extends VimError {
+  constructor(readonly file: string, readonly tensor: string, readonly detail: string) {
+    super(`${file}: tensor '${tensor}': ${detail}`);
+  }
+}
+
+/** An input (image or tensor file) is unusable. */
+export class InputError extends VimError {
+  constructor(readonly file: string, readonly detail: string) {
+    super(`${file}: ${detail}`);
+  }
+}
+
+/** WebGPU is missing or the adapter cannot run this model. */
+export class GpuUnavailableError extends VimError {}
+
+/** A request exceeds a device limit; the message names the limit. */
+export class LimitExceededError extends VimError {
+  constructor(readonly limit: string, readonly requested: number, readonly available: number, hint = '') {
+    super(`${limit}: needs ${requested}, adapter allows ${available}${hint ? `. ${hint}` : ''}`);
+  }
+}
+
+/** The GPU device was lost during a call. */
+export class DeviceLostError extends VimError {}

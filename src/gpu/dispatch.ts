@@ -1,0 +1,78 @@
+// A Dispatch is one kernel launch with its bind group already made. Ops build
+// Dispatches once per model plan (shapes fixed), and a forward pass just encodes
+// them in order into one command encoder.
+import type { GpuContext } from './context.js';
+import { kernelKey, type KernelSource } from './pipeline-cache.js';
+
+export interface Dispatch {
+  label: string;
+  /** kernelKey of the kernel: groups timings per kernel kind. */
+  kernel: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+}
+
+/**
+ * Binding convention shared by every shader in shaders/: @group(0)
+ * @binding(0) is a uniform block of u32/f32 parameters (if `params` is given),
+ * then the storage buffers follow in order from @binding(1).
+ * Without params, storage buffers start at @binding(0).
+ */
+export function makeDispatch(
+  ctx: GpuContext,
+  kernel: KernelSource,
+  params: ArrayBuffer | ArrayBufferView | undefined,
+  storage: GPUBuffer[],
+  workgroups: [number, number?, number?],
+  label = kernel.name,
+): Dispatch {
+  const pipeline = ctx.pipelines.get(kernel);
+  const entries: GPUBindGroupEntry[] = [];
+  let binding = 0;
+  if (params) {
+    const bytes = ArrayBuffer.isView(params) ? new Uint8Array(params.buffer, params.byteOffset, params.byteLength) : new Uint8Array(params);
+    const uniform = ctx.buffers.upload(`${label}:params`, bytes, GPUBufferUsage.UNIFORM);
+    entries.push({ binding: binding++, resource: { buffer: uniform } });
+  }
+  for (const buffer of storage) entries.push({ binding: binding++, resource: { buffer } });
+  const bindGroup = ctx.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
+  const [x, y = 1, z = 1] = workgroups;
+  for (const n of [x, y, z]) {
+    if (n > ctx.device.limits.maxComputeWorkgroupsPerDimension) {
+      throw new RangeError(`${label}: ${n} workgroups exceed maxComputeWorkgroupsPerDimension (${ctx.device.limits.maxComputeWorkgroupsPerDimension})`);
+    }
+  }
+  return { label, kernel: kernelKey(kernel), pipeline, bindGroup, workgroups: [x, y, z] };
+}
+
+/** Encodes dispatches into one compute pass (WebGPU orders storage accesses between dispatches). */
+export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[]): void {
+  for (const d of dispatches) {
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(...d.workgroups);
+  }
+}
+
+/** Records and submits dispatches, then waits for the GPU (tests and one-off ops). */
+export async function runDispatches(ctx: GpuContext, dispatches: readonly Dispatch[]): Promise<void> {
+  const enc = ctx.device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  encodeDispatches(pass, dispatches);
+  pass.end();
+  ctx.device.queue.submit([enc.finish()]);
+  await ctx.device.queue.onSubmittedWorkDone();
+}
+
+/** Packs a parameter block: integers as u32, numbers marked with f() as f32. */
+export function packParams(values: Array<number | { f: number }>): ArrayBuffer {
+  // Uniform blocks are padded to 16 bytes.
+  const n = Math.max(4, Math.ceil(values.length / 4) * 4);
+  const buf = new ArrayBuffer(n * 4);
+  const u = new Uint32Array(buf), f = new Float32Array(buf);
+  values.forEach((v, i) => {
+    if (typeof v === 'number') u[i] = v >>> 0; else f[i] = v.f;
+  });
+  return buf;
+}
