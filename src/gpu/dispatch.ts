@@ -11,6 +11,8 @@ export interface Dispatch {
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
   workgroups: [number, number, number];
+  /** Buffers made for this dispatch alone (its parameter block): freed with it. */
+  owned: GPUBuffer[];
 }
 
 /**
@@ -29,10 +31,12 @@ export function makeDispatch(
 ): Dispatch {
   const pipeline = ctx.pipelines.get(kernel);
   const entries: GPUBindGroupEntry[] = [];
+  const owned: GPUBuffer[] = [];
   let binding = 0;
   if (params) {
     const bytes = ArrayBuffer.isView(params) ? new Uint8Array(params.buffer, params.byteOffset, params.byteLength) : new Uint8Array(params);
     const uniform = ctx.buffers.upload(`${label}:params`, bytes, GPUBufferUsage.UNIFORM);
+    owned.push(uniform);
     entries.push({ binding: binding++, resource: { buffer: uniform } });
   }
   for (const buffer of storage) entries.push({ binding: binding++, resource: { buffer } });
@@ -43,7 +47,7 @@ export function makeDispatch(
       throw new RangeError(`${label}: ${n} workgroups exceed maxComputeWorkgroupsPerDimension (${ctx.device.limits.maxComputeWorkgroupsPerDimension})`);
     }
   }
-  return { label, kernel: kernelKey(kernel), pipeline, bindGroup, workgroups: [x, y, z] };
+  return { label, kernel: kernelKey(kernel), pipeline, bindGroup, workgroups: [x, y, z], owned };
 }
 
 /** Encodes dispatches into one compute pass (WebGPU orders storage accesses between dispatches). */
@@ -75,4 +79,9 @@ export function packParams(values: Array<number | { f: number }>): ArrayBuffer {
     if (typeof v === 'number') u[i] = v >>> 0; else f[i] = v.f;
   });
   return buf;
+}
+
+/** Frees what makeDispatch created for these dispatches. */
+export function releaseDispatches(ctx: GpuContext, dispatches: readonly Dispatch[]): void {
+  for (const d of dispatches) for (const b of d.owned) ctx.buffers.destroy(b);
 }
