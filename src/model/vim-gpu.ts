@@ -1,0 +1,182 @@
+// The Vim forward pass on WebGPU. It reads like VIM.md §2: patch embedding with
+// the class token in the middle, 24 × [add + RMSNorm → in_proj → conv1d+SiLU
+// (both directions) → x_proj → dt_proj+softplus → selective scan (both
+// directions, gated, averaged) → out_proj], add + final RMSNorm, head on the
+// class token. One command encoder per forward; only the logits are read back.
+import type { GpuContext } from '../gpu/context.js';
+import { encodeDispatches, releaseDispatches, type Dispatch } from '../gpu/dispatch.js';
+import { readBuffer } from '../gpu/buffers.js';
+import { InputError } from '../errors.js';
+import type { StateDict } from '../tensor.js';
+import { geometry, inferStride, type Geometry, type VimConfig } from './config.js';
+import { uploadWeights, destroyWeights, type GpuWeights, type LayerWeights } from './gpu-weights.js';
+import { allocateActivations, type Activations, type ForwardPlan, type Stage } from './forward-plan.js';
+import { patchEmbedDispatches } from '../ops/patch-embed.js';
+import { rmsNormDispatch } from '../ops/rmsnorm.js';
+import { matmulDispatch } from '../ops/matmul.js';
+import { conv1dSiluDispatch } from '../ops/conv1d.js';
+import { scanDispatches, scanScratchBytes, type ScanKind } from '../ops/scan.js';
+
+export interface VimGpuOptions {
+  scan?: ScanKind;
+  /** Replacement position table (other resolutions); defaults to the checkpoint's. */
+  posEmbed?: Float32Array;
+}
+
+export class VimGpu {
+  private readonly weights: GpuWeights;
+  private readonly plans = new Map<string, ForwardPlan>();
+  private disposed = false;
+
+  constructor(readonly ctx: GpuContext, readonly config: VimConfig, stateDict: StateDict, readonly options: VimGpuOptions = {}) {
+    this.weights = uploadWeights(ctx, stateDict, config, options.posEmbed);
+  }
+
+  /** The stride this model uses at an input size (the one its position table fits). */
+  strideFor(height: number, width: number, stride?: number): number {
+    const s = stride ?? inferStride(this.config, height, width);
+    if (s === undefined) {
+      throw new InputError('input', `no patch stride makes a ${height}x${width} input fit the ${this.config.posRows}-row position table`);
+    }
+    const g = geometry(this.config, height, width, s);
+    if (g.tokens !== this.config.posRows) {
+      throw new InputError('input', `a ${height}x${width} input with stride ${s} has ${g.tokens} tokens, the position table has ${this.config.posRows} rows`);
+    }
+    return s;
+  }
+
+  plan(batch: number, height: number, width: number, stride?: number): ForwardPlan {
+    const s = this.strideFor(height, width, stride);
+    const key = `${batch}:${height}x${width}:${s}`;
+    let plan = this.plans.get(key);
+    if (!plan) {
+      plan = this.buildPlan(batch, geometry(this.config, height, width, s));
+      this.plans.set(key, plan);
+    }
+    return plan;
+  }
+
+  private buildPlan(batch: number, g: Geometry): ForwardPlan {
+    const c = this.config;
+    const scan = this.options.scan ?? 'chunked';
+    const scratch = scanScratchBytes(scan, batch, g.tokens, c.dInner, c.dState);
+    const { act, buffers, bytes, sizes } = allocateActivations(this.ctx, c, g, batch, scratch);
+    const stages: Stage[] = [
+      { name: 'embed', layer: -1, dispatches: this.embed(act, batch, g) },
+      ...this.weights.layers.map((w, l) => ({ name: 'layer' as const, layer: l, dispatches: this.block(act, w, l, batch, g, scan) })),
+      { name: 'final', layer: c.depth, dispatches: this.finalNormAndHead(act, batch, g) },
+    ];
+    return { batch, geometry: g, act, stages, bytes, sizes, buffers };
+  }
+
+  /** Patches → tokens with the class token at M//2, plus position embeddings. */
+  private embed(a: Activations, batch: number, g: Geometry): Dispatch[] {
+    const c = this.config, w = this.weights;
+    return patchEmbedDispatches(this.ctx, {
+      image: a.image, weight: w.patchWeight, bias: w.patchBias, clsToken: w.clsToken, posEmbed: w.posEmbed,
+      tokens: a.residual, B: batch, H: g.height, W: g.width, D: c.embedDim, P: c.patchSize, stride: g.stride,
+    });
+  }
+
+  /** One Vim block: residual += hidden; normed = RMSNorm(residual); hidden = Mixer(normed). */
+  private block(a: Activations, w: LayerWeights, l: number, batch: number, g: Geometry, scan: ScanKind): Dispatch[] {
+    const c = this.ctx, cfg = this.config;
+    const B = batch, L = g.tokens, D = cfg.embedDim, E = cfg.dInner, N = cfg.dState, R = cfg.dtRank, K = cfg.dConv;
+    const rows = B * L, XD = R + 2 * N;
+    return [
+      rmsNormDispatch(c, { residual: a.residual, hidden: l === 0 ? undefined : a.hidden, weight: w.norm, normed: a.normed, rows, dim: D, eps: cfg.normEps, label: `l${l}.norm` }),
+      matmulDispatch(c, { x: a.normed, w: w.inProj, y: a.xz, M: rows, N: 2 * E, K: D, epilogue: 'none', label: `l${l}.in_proj` }),
+      conv1dSiluDispatch(c, { xz: a.xz, weight: w.convWeight, bias: w.convBias, u: a.u, B, L, E, K, label: `l${l}.conv1d` }),
+      matmulDispatch(c, {
+        x: a.u, w: w.xProj, y: a.xdbl, M: rows, N: XD, K: E, epilogue: 'none', label: `l${l}.x_proj`,
+        groups: 2, groupStrideX: rows * E, groupStrideW: XD * E, groupStrideY: rows * XD,
+      }),
+      matmulDispatch(c, {
+        x: a.xdbl, w: w.dtProj, y: a.delta, bias: w.dtBias, M: rows, N: E, K: R, lda: XD, epilogue: 'bias-softplus', label: `l${l}.dt_proj`,
+        groups: 2, groupStrideX: rows * XD, groupStrideW: E * R, groupStrideBias: E, groupStrideY: rows * E,
+      }),
+      ...scanDispatches(c, { kind: scan, xz: a.xz, u: a.u, xdbl: a.xdbl, delta: a.delta, aLog: w.aLog, d: w.d, y: a.y, scratch: a.scanScratch, B, L, E, N, R, label: `l${l}.scan` }),
+      matmulDispatch(c, { x: a.y, w: w.outProj, y: a.hidden, M: rows, N: D, K: E, epilogue: 'none', label: `l${l}.out_proj` }),
+    ];
+  }
+
+  /** residual + last hidden → final RMSNorm; head on the class-token row of each image. */
+  private finalNormAndHead(a: Activations, batch: number, g: Geometry): Dispatch[] {
+    const c = this.ctx, cfg = this.config, w = this.weights;
+    const L = g.tokens, D = cfg.embedDim;
+    return [
+      rmsNormDispatch(c, { residual: a.residual, hidden: a.hidden, weight: w.normF, normed: a.normed, rows: batch * L, dim: D, eps: cfg.normEps, label: 'norm_f' }),
+      matmulDispatch(c, {
+        x: a.normed, w: w.head, y: a.logits, bias: w.headBias, M: batch, N: cfg.numClasses, K: D,
+        lda: L * D, xOffset: g.clsIndex * D, epilogue: 'bias', label: 'head',
+      }),
+    ];
+  }
+
+  /** Writes the input images (B, 3, H, W) into the plan's image buffer. */
+  private writeInput(plan: ForwardPlan, input: Float32Array): void {
+    const g = plan.geometry, want = plan.batch * 3 * g.height * g.width;
+    if (input.length !== want) {
+      throw new InputError('input', `expected ${want} floats for (${plan.batch}, 3, ${g.height}, ${g.width}), got ${input.length}`);
+    }
+    this.ctx.device.queue.writeBuffer(plan.act.image, 0, input.buffer, input.byteOffset, input.byteLength);
+  }
+
+  /** Encodes the whole forward pass into one command encoder and submits it. */
+  submit(plan: ForwardPlan, input: Float32Array): void {
+    this.assertLive();
+    this.writeInput(plan, input);
+    const enc = this.ctx.device.createCommandEncoder({ label: 'vim.forward' });
+    const pass = enc.beginComputePass({ label: 'vim.forward' });
+    for (const stage of plan.stages) encodeDispatches(pass, stage.dispatches);
+    pass.end();
+    this.ctx.device.queue.submit([enc.finish()]);
+  }
+
+  /** Logits (B × classes) for preprocessed images (B, 3, H, W). */
+  async forward(input: Float32Array, batch: number, height: number, width: number, stride?: number): Promise<Float32Array> {
+    const plan = this.plan(batch, height, width, stride);
+    this.submit(plan, input);
+    return readBuffer(this.ctx.device, plan.act.logits, batch * this.config.numClasses * 4);
+  }
+
+  /**
+   * Runs stage by stage and lets the caller read activations after each one
+   * (tests compare every layer's residual and hidden with the fixtures).
+   */
+  async trace(input: Float32Array, batch: number, height: number, width: number,
+    onStage: (stage: Stage, read: (name: keyof Activations) => Promise<Float32Array>) => Promise<void>, stride?: number): Promise<Float32Array> {
+    const plan = this.plan(batch, height, width, stride);
+    this.writeInput(plan, input);
+    for (const stage of plan.stages) {
+      const enc = this.ctx.device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      encodeDispatches(pass, stage.dispatches);
+      pass.end();
+      this.ctx.device.queue.submit([enc.finish()]);
+      await onStage(stage, (name) => readBuffer(this.ctx.device, plan.act[name], plan.sizes[name]));
+    }
+    return readBuffer(this.ctx.device, plan.act.logits, batch * this.config.numClasses * 4);
+  }
+
+  /** Frees the activation buffers of every plan (weights stay). */
+  releasePlans(): void {
+    for (const p of this.plans.values()) {
+      for (const b of p.buffers) this.ctx.buffers.destroy(b);
+      for (const s of p.stages) releaseDispatches(this.ctx, s.dispatches);
+    }
+    this.plans.clear();
+  }
+
+  /** Destroys every GPU buffer this model created. The context stays usable. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.releasePlans();
+    destroyWeights(this.ctx, this.weights);
+    this.disposed = true;
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new Error('VimGpu: used after dispose()');
+  }
+}
