@@ -1,8 +1,26 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 
-// One config, two jobs: `vite build --mode lib` builds the npm package and the
-// `vim-webgpu` CLI into dist/; otherwise Vite serves/builds the demo in demo/.
-export default defineConfig(({ mode }) => {
+// One config, three jobs:
+// - `vite build --mode lib` builds the npm package and the `vim-webgpu` CLI into dist/;
+// - `vite` (dev server) serves the whole repo: the demo at /demo/ and the Playwright
+//   harness at /e2e/harness/, so browser tests can load either page from one server;
+// - `vite build` builds the demo alone (root demo/) into dist-demo/.
+// The `test` block configures vitest (the Node test suites).
+
+// `npm run demo` opens http://127.0.0.1:5173/: send that to the demo page.
+const rootToDemo: Plugin = {
+  name: 'root-to-demo',
+  configureServer(server) {
+    server.middlewares.use((req, res, next) => {
+      if (req.url !== '/') return next();
+      res.statusCode = 302;
+      res.setHeader('Location', '/demo/');
+      res.end();
+    });
+  },
+};
+
+export default defineConfig(({ command, mode }) => {
   if (mode === 'lib') {
     return {
       build: {
@@ -22,9 +40,20 @@ export default defineConfig(({ mode }) => {
       },
     };
   }
+  const serving = command === 'serve';
   return {
-    root: 'demo',
-    server: { host: '127.0.0.1', port: 5173, strictPort: true },
+    root: serving ? '.' : 'demo',
+    plugins: [rootToDemo],
+    server: {
+      host: '127.0.0.1',
+      port: 5173,
+      strictPort: true,
+      // Test outputs change during a Playwright run; they are no part of the pages.
+      watch: { ignored: ['**/test-results/**', '**/playwright-report/**', '**/dist/**', '**/dist-demo/**'] },
+    },
+    // With root '.', only these pages are entries for dependency pre-bundling
+    // (not every .html file in the repo, such as an old Playwright report).
+    optimizeDeps: { entries: ['demo/index.html', 'e2e/harness/index.html'] },
     worker: { format: 'es' },
     build: { outDir: '../dist-demo', emptyOutDir: true, target: 'es2022' },
     test: {

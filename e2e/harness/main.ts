@@ -1,0 +1,18 @@
+// The browser side of the Playwright tests: every harness function lives in its own
+// module and is exposed on window.harness, where e2e specs call it through
+// page.evaluate (see ../harness-fixture.ts). To add one, write e2e/harness/<name>.ts
+// and list it below; arguments and results must be JSON-serialisable.
+import { adapterInfo } from './adapter-info.js';
+import { smoke } from './smoke.js';
+
+const harness = { smoke, adapterInfo };
+
+export type Harness = typeof harness;
+
+declare global {
+  interface Window {
+    harness: Harness;
+  }
+}
+
+window.harness = harness;

@@ -1,0 +1,39 @@
+import { defineConfig } from '@playwright/test';
+
+// Browser tests (e2e/*.spec.ts) in the system Chromium: Playwright cannot download
+// its own browser here, and headless Chromium only exposes WebGPU (on SwiftShader
+// when there is no GPU) with these flags, on pages served over http://127.0.0.1.
+const port = 5173;
+
+export default defineConfig({
+  testDir: 'e2e',
+  // One software GPU on a 2-core machine: parallel pages only slow each other down.
+  workers: 1,
+  fullyParallel: false,
+  forbidOnly: Boolean(process.env.CI),
+  // SwiftShader runs shaders on the CPU: model runs take seconds to minutes.
+  timeout: 300_000,
+  expect: { timeout: 30_000 },
+  // Artifacts (traces, screenshots) in a subfolder: Playwright empties outputDir at
+  // start, and test-results/ also holds vitest.json.
+  outputDir: 'test-results/playwright-artifacts',
+  reporter: [['list'], ['json', { outputFile: 'test-results/playwright.json' }]],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    browserName: 'chromium',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      // developer features: un-rounded timestamps and a filled adapter.info.
+      args: ['--enable-unsafe-webgpu', '--enable-webgpu-developer-features'],
+    },
+    trace: 'retain-on-failure',
+  },
+  webServer: {
+    // The Vite dev server rooted at the repo (see vite.config.ts): the harness page
+    // is /e2e/harness/, the demo /demo/.
+    command: `npx vite --host 127.0.0.1 --port ${port} --strictPort`,
+    url: `http://127.0.0.1:${port}/e2e/harness/`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 120_000,
+  },
+});
