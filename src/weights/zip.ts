@@ -112,17 +112,19 @@ interface DirectoryLocation { offset: number; size: number; count: number; end: 
 /** Finds the end-of-central-directory record (and its zip64 twin) and returns where the directory is. */
 async function locateCentralDirectory(src: RandomAccessSource, fail: (d: string) => never): Promise<DirectoryLocation> {
   if (src.size < EOCD_SIZE) fail(`file is ${src.size} bytes, too short for a zip archive`);
-  const tailLength = Math.min(src.size, EOCD_SIZE + MAX_COMMENT + LOCATOR_SIZE);
-  const tailStart = src.size - tailLength;
-  const tail = await src.read(tailStart, tailLength);
-  const dv = view(tail);
-  let at = -1;
-  // The record ends the file, followed only by its comment: search backwards for a
-  // signature whose comment length lands exactly on the end of the file.
-  for (let i = tail.length - EOCD_SIZE; i >= 0; i--) {
-    if (dv.getUint32(i, true) === SIG_EOCD && i + EOCD_SIZE + dv.getUint16(i + 20, true) === tail.length) { at = i; break; }
+  // torch.save writes no archive comment, so the end records are usually the last
+  // 42 bytes; only otherwise read the largest tail a comment allows.
+  let found: { tail: Uint8Array; tailStart: number; at: number } | undefined;
+  for (const want of [EOCD_SIZE + LOCATOR_SIZE, EOCD_SIZE + MAX_COMMENT + LOCATOR_SIZE]) {
+    const tailLength = Math.min(src.size, want);
+    const tail = await src.read(src.size - tailLength, tailLength);
+    const at = findEndRecord(tail);
+    if (at >= 0) { found = { tail, tailStart: src.size - tailLength, at }; break; }
+    if (tailLength === src.size) break;
   }
-  if (at < 0) fail('no end-of-central-directory record: the file is not a zip archive, or it is truncated');
+  if (!found) return fail('no end-of-central-directory record: the file is not a zip archive, or it is truncated');
+  const { tail, tailStart, at } = found;
+  const dv = view(tail);
   if (dv.getUint16(at + 4, true) !== 0 || dv.getUint16(at + 6, true) !== 0) fail('multi-disk archives are not supported');
   let count = dv.getUint16(at + 10, true), size = dv.getUint32(at + 12, true), offset = dv.getUint32(at + 16, true);
   if (dv.getUint16(at + 8, true) !== count) fail('entry counts in the end record disagree');
@@ -145,6 +147,15 @@ async function locateCentralDirectory(src: RandomAccessSource, fail: (d: string)
   if (size < count * CENTRAL_SIZE) fail(`central directory of ${size} bytes cannot hold ${count} entries`);
   if (offset + size > end) fail(`central directory (${size} bytes at ${offset}) runs past its end record at ${end}; the file is truncated or corrupt`);
   return { offset, size, count, end };
+}
+
+/** Offset of the end record in `tail`: a signature whose comment length lands exactly on the end. */
+function findEndRecord(tail: Uint8Array): number {
+  const dv = view(tail);
+  for (let i = tail.length - EOCD_SIZE; i >= 0; i--) {
+    if (dv.getUint32(i, true) === SIG_EOCD && i + EOCD_SIZE + dv.getUint16(i + 20, true) === tail.length) return i;
+  }
+  return -1;
 }
 
 async function readZip64End(src: RandomAccessSource, tail: DataView, loc: number, locAbs: number, fail: (d: string) => never) {
