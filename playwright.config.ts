@@ -3,7 +3,9 @@ import { defineConfig } from '@playwright/test';
 // Browser tests (e2e/*.spec.ts) in the system Chromium: Playwright cannot download
 // its own browser here, and headless Chromium only exposes WebGPU (on SwiftShader
 // when there is no GPU) with these flags, on pages served over http://127.0.0.1.
-const port = 5173;
+// E2E_PORT: another port when 5173 is taken (outside CI an existing server on the
+// port is reused, which could be another checkout's).
+const port = Number(process.env.E2E_PORT ?? 5173);
 
 export default defineConfig({
   testDir: 'e2e',
