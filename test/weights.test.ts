@@ -59,6 +59,9 @@ describe('tiny.pth', () => {
       await file.close();
     }
     expect(await readStateDict(blobSource(new Blob([tiny.slice()]), 'tiny.pth'))).toEqual(expected);
+    const missing = await rejection(() => fileSource(fixturePath('no-such-file.pth')));
+    expect(missing).toBeInstanceOf(WeightFormatError);
+    expect(missing.message).toMatch(/no-such-file\.pth.*cannot open/);
   });
 });
 

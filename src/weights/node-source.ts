@@ -8,7 +8,14 @@ import { checkRange, type RandomAccessSource } from './source.js';
 export type FileSource = RandomAccessSource & { close(): Promise<void> };
 
 export async function fileSource(path: string): Promise<FileSource> {
-  const handle = await open(path, 'r');
+  const name = basename(path);
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (e) {
+    // A typed error, so the CLI reports a missing file like any other unusable one.
+    throw new WeightFormatError(name, `cannot open ${path}: ${(e as Error).message}`);
+  }
   let size: number;
   try {
     size = (await handle.stat()).size;
@@ -16,7 +23,6 @@ export async function fileSource(path: string): Promise<FileSource> {
     await handle.close();
     throw e;
   }
-  const name = basename(path);
   return {
     name,
     size,
