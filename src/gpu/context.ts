@@ -16,6 +16,12 @@ export interface GpuContext {
   features: GpuFeatures;
   pipelines: PipelineCache;
   buffers: BufferRegistry;
+  /**
+   * The GPU object the device came from. Held only to keep it alive: Dawn in
+   * Node stops delivering events (mapAsync and onSubmittedWorkDone never
+   * resolve, or the process aborts) once that object is garbage-collected.
+   */
+  gpu?: GPU;
 }
 
 export interface AcquireOptions {
@@ -64,6 +70,7 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
     },
     pipelines: new PipelineCache(device),
     buffers: new BufferRegistry(device),
+    gpu,
   };
 }
 
@@ -71,4 +78,5 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
 export function releaseGpu(ctx: GpuContext): void {
   ctx.buffers.destroyAll();
   ctx.device.destroy();
+  ctx.gpu = undefined;  // lets Node exit once the caller drops the context too
 }
