@@ -67,7 +67,8 @@ EOF
 
 main() {  # (not indented: it is the whole script)
 status=0
-[ -s "$bundle/node.xz" ] || { say "no bundle at $bundle (make it with: bash scripts/bench-bundle.sh)"; return 1; }
+[ -s "$bundle/node.xz" ] && [ -f "$bundle/app/dist/cli.js" ] \
+  || { say "no complete bundle at $bundle (make it with: bash scripts/bench-bundle.sh)"; return 1; }
 say "$(head -n2 "$bundle/MANIFEST" | tr '\n' ' ')"
 
 # 1. Vulkan loader.
