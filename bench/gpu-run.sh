@@ -13,7 +13,8 @@
 # options: --out DIR, --rt DIR, --debs-root DIR, --no-webgpu, --no-pytorch,
 #          --setup-only (steps 1-3). Without WebGPU args two runs are made: stride 16
 #          at 224..1248 and stride 8 at 224, Vim-Ti and Vim-S, batch 1 and 8.
-# Time limits (s): WEBGPU_TIMEOUT per WebGPU run (300), PYTORCH_TIMEOUT (280).
+# Time limits (s): WEBGPU_TIMEOUT per WebGPU run (150), PYTORCH_TIMEOUT (240):
+# with the two default WebGPU runs the whole script stays under 10 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -127,7 +128,7 @@ grep -q '"isFallbackAdapter": true' "$out/adapter.json" 2>/dev/null \
 webgpu_bench() {  # NAME ARGS...: one run of the CLI's bench, JSON to $out/NAME.json
   local name=$1; shift
   say "webgpu bench $*"
-  (cd "$rt/app" && timeout "${WEBGPU_TIMEOUT:-300}" "$node" dist/cli.js bench "$@" --json "$out/$name.json") \
+  (cd "$rt/app" && timeout "${WEBGPU_TIMEOUT:-150}" "$node" dist/cli.js bench "$@" --json "$out/$name.json") \
     || { say "webgpu bench '$name' failed (rc $?)"; status=1; }
 }
 if [ "$run_webgpu" = 1 ] && [ "$status" = 0 ]; then
@@ -142,7 +143,7 @@ fi
 # 5. PyTorch bench (the image's python3 has torch and timm).
 if [ "$run_torch" = 1 ]; then
   say "pytorch bench ${torch_args[*]}"
-  timeout "${PYTORCH_TIMEOUT:-280}" python3 "$repo/bench/pytorch_bench.py" --json "$out/pytorch-bench.json" "${torch_args[@]}" \
+  timeout "${PYTORCH_TIMEOUT:-240}" python3 "$repo/bench/pytorch_bench.py" --json "$out/pytorch-bench.json" "${torch_args[@]}" \
     || { say "pytorch bench failed (rc $?)"; status=1; }
 fi
 say "done (status $status); results in $out: $(cd "$out" && ls | tr '\n' ' ')"
