@@ -9,7 +9,7 @@ import { nodeGpu } from '../src/gpu/node.js';
 import { runDispatches, type Dispatch } from '../src/gpu/dispatch.js';
 import { selectiveScan, softplus } from '../src/reference/ops.js';
 import { scanDispatches, scanScratchBytes, type ScanKind } from '../src/ops/scan.js';
-import { chooseScanReduction, DEFAULT_CHUNK, scanLanes, selectVariant, type ScanReduction } from '../src/ops/scan-chunked.js';
+import { carrySegments, chooseScanReduction, DEFAULT_CHUNK, defaultScanChunk, LONG_CHUNK, scanLanes, selectVariant, type ScanReduction } from '../src/ops/scan-chunked.js';
 
 // f32 kernels vs the f64 reference; stated once, never loosened. Over 6085
 // steps the f32 state drifts by ~1e-6 relative; 1e-4 leaves room for exp2 vs exp.
@@ -98,7 +98,7 @@ async function runScan(ctx: GpuContext, c: HostCase, kind: ScanKind, o: RunOptio
   const y = ctx.buffers.upload('test.y', new Float32Array(c.B * c.L * c.E).fill(NaN),
     GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
   // Garbage in the scratch: a summary that is read but never written would show.
-  const scratchBytes = scanScratchBytes(kind, c.B, c.L, c.E, c.N, chunk ?? DEFAULT_CHUNK);
+  const scratchBytes = scanScratchBytes(kind, c.B, c.L, c.E, c.N, chunk ?? defaultScanChunk(c.B, c.L));
   const scratch = ctx.buffers.upload('test.scratch', new Float32Array(Math.max(4, scratchBytes / 4)).fill(NaN));
   const inputs = [up('xz', c.xz), up('u', c.u), up('xdbl', c.xdbl), up('delta', c.delta), up('aLog', c.aLog), up('d', c.d)];
   const [xz, u, xdbl, delta, aLog, d] = inputs;
@@ -125,21 +125,27 @@ const CASES: Case[] = [
   { B: 3, L: DEFAULT_CHUNK, E: 30, N: 16, R, why: 'T' },
   { B: 1, L: DEFAULT_CHUNK + 1, E: 66, N: 16, R, why: 'T + 1' },
   { B: 1, L: 2 * DEFAULT_CHUNK + 1, E: 30, N: 4, R, why: '2T + 1' },
-  { B: 1, L: 197, E: 66, N: 16, R, chunk: 8, why: 'T = 8 < lanes: 25 chunks' },
+  { B: 1, L: LONG_CHUNK - 1, E: 30, N: 16, R, chunk: LONG_CHUNK, why: 'T − 1' },
+  { B: 1, L: LONG_CHUNK, E: 66, N: 16, R, chunk: LONG_CHUNK, why: 'T' },
+  { B: 3, L: LONG_CHUNK + 1, E: 30, N: 16, R, chunk: LONG_CHUNK, why: 'T + 1' },
+  { B: 1, L: 2 * LONG_CHUNK + 1, E: 30, N: 16, R, chunk: LONG_CHUNK, why: '2T + 1' },
+  { B: 1, L: 197, E: 66, N: 16, R, chunk: 8, why: 'T = 8: 25 chunks' },
+  { B: 1, L: 730, E: 66, N: 16, R, chunk: 64, why: 'T = 64' },
+  { B: 3, L: 1025, E: 30, N: 16, R, chunk: 128, why: 'T = 128' },
   { B: 3, L: 401, E: 30, N: 4, R, chunk: 5, why: 'T = 5: 81 chunks, odd chunk' },
+  { B: 1, L: 401, E: 30, N: 4, R, chunk: 9, why: 'T = 9: padded groups, several staging batches' },
   { B: 1, L: 6085, E: 30, N: 16, R, chunk: 16, why: 'T = 16: 381 chunks' },
-  { B: 1, L: 100, E: 30, N: 5, R, chunk: 32, why: 'd_state 5 (8 lanes, 3 idle)' },
+  { B: 1, L: 100, E: 30, N: 5, R, chunk: 32, why: 'd_state 5 (2 lanes, 3 idle states)' },
   { B: 1, L: 33, E: 30, N: 1, R: 1, chunk: 16, why: 'd_state 1' },
 ];
-// With subgroups, both reductions compiled and chosen at run time from subgroup_size
-// (on SwiftShader, size 4: shuffles for d_state 4, workgroup memory for 16).
+// With subgroups, both reductions compiled and chosen at run time from subgroup_size.
 const BOTH_CASES: Case[] = [
   { B: 3, L: 197, E: 30, N: 4, R, chunk: 32, reduction: 'both', why: 'run-time choice, d_state 4' },
   { B: 1, L: 401, E: 66, N: 16, R, chunk: 32, reduction: 'both', why: 'run-time choice, d_state 16' },
 ];
 
-describe('selectVariant', () => {
-  test('keeps one half of each conditional block', () => {
+describe('scan helpers', () => {
+  test('selectVariant keeps one half of each conditional block', () => {
     const src = 'a\n// @if subgroups\nb\n// @else\nc\n// @endif\nd';
     expect(selectVariant(src, { subgroups: true })).toBe('a\nb\nd');
     expect(selectVariant(src, {})).toBe('a\nc\nd');
@@ -148,8 +154,16 @@ describe('selectVariant', () => {
     expect(selectVariant(nested, { x: true })).toBe('a\nc\ne');
     expect(selectVariant(nested, { y: true })).toBe('a\nd\ne');
   });
+  test('chunk and carry-segment choices', () => {
+    expect([defaultScanChunk(1, 6085), defaultScanChunk(64, 1025), defaultScanChunk(64, 6085)]).toEqual([16, 16, 32]);
+    // batch 1 Vim-Ti at 1248 px: 381 chunks split 16 ways; batch 64: one walk each.
+    expect(carrySegments(2 * 384 * 16, 381)).toBe(16);
+    expect(carrySegments(2 * 64 * 384 * 16, 191)).toBe(1);
+    expect(carrySegments(2 * 384 * 16, 13)).toBe(2);
+    expect(carrySegments(960, 2)).toBe(1);
+  });
   test('lanes', () => {
-    expect([1, 2, 3, 4, 5, 16].map(scanLanes)).toEqual([1, 2, 4, 4, 8, 16]);
+    expect([1, 4, 5, 8, 9, 12, 16].map(scanLanes)).toEqual([1, 1, 2, 2, 4, 4, 4]);
   });
 });
 
@@ -160,8 +174,8 @@ for (const useSubgroups of [true, false]) {
     afterAll(() => { releaseGpu(ctx); });
 
     test('the device has the features this suite means to test', () => {
-      // SwiftShader offers subgroups (size 4): the shuffle path runs for d_state
-      // ≤ 4, the workgroup-memory path for d_state 16 (4 < 16 lanes).
+      // SwiftShader offers subgroups of 4 ≥ LANES: the shuffle path runs with
+      // subgroups, the workgroup-memory path without.
       if (!useSubgroups) expect(ctx.features.subgroups).toBe(false);
       const chosen = [4, 16].map((N) => chooseScanReduction(ctx, scanLanes(N)));
       console.log(`subgroups ${ctx.features.subgroups}, sizes ${ctx.device.adapterInfo?.subgroupMinSize}..${ctx.device.adapterInfo?.subgroupMaxSize}: reduction for d_state 4, 16: ${chosen}`);

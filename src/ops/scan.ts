@@ -4,11 +4,11 @@
 //  - 'sequential': one invocation per (image, channel), the readable baseline.
 import type { GpuContext } from '../gpu/context.js';
 import type { Dispatch } from '../gpu/dispatch.js';
-import { chunkedScanDispatches, chunkedScanScratchBytes, DEFAULT_CHUNK, type ScanReduction } from './scan-chunked.js';
+import { chunkedScanDispatches, chunkedScanScratchBytes, defaultScanChunk, type ScanReduction } from './scan-chunked.js';
 import { sequentialScanDispatches, type ScanArgs } from './scan-sequential.js';
 
 export type { ScanArgs } from './scan-sequential.js';
-export { chunkedScanScratchBytes, DEFAULT_CHUNK, type ScanReduction } from './scan-chunked.js';
+export { chunkedScanScratchBytes, defaultScanChunk, type ScanReduction } from './scan-chunked.js';
 
 export type ScanKind = 'chunked' | 'sequential';
 
@@ -19,7 +19,7 @@ export interface ScanOptions {
    * absent, one is created in ctx.buffers; a graph runner should pass its own.
    */
   scratch?: GPUBuffer;
-  /** Tokens per chunk of the chunked scan (default DEFAULT_CHUNK). */
+  /** Tokens per chunk of the chunked scan (default defaultScanChunk(B, L)). */
   chunk?: number;
   /** Channels per workgroup of the chunked scan, a power of two (default: chosen from the device limits). */
   tile?: number;
@@ -28,13 +28,13 @@ export interface ScanOptions {
 }
 
 /** Scratch bytes a scan of this kind needs (0 for the sequential scan). */
-export function scanScratchBytes(kind: ScanKind, B: number, L: number, E: number, N: number, chunk = DEFAULT_CHUNK): number {
+export function scanScratchBytes(kind: ScanKind, B: number, L: number, E: number, N: number, chunk = defaultScanChunk(B, L)): number {
   return kind === 'sequential' ? 0 : chunkedScanScratchBytes(B, L, E, N, chunk);
 }
 
 export function scanDispatches(ctx: GpuContext, args: ScanArgs & ScanOptions): Dispatch[] {
   if (args.kind === 'sequential') return sequentialScanDispatches(ctx, args);
-  const chunk = args.chunk ?? DEFAULT_CHUNK;
+  const chunk = args.chunk ?? defaultScanChunk(args.B, args.L);
   const scratch = args.scratch
     ?? ctx.buffers.storage('scan:scratch', chunkedScanScratchBytes(args.B, args.L, args.E, args.N, chunk));
   return chunkedScanDispatches(ctx, { ...args, scratch, chunk });
