@@ -137,7 +137,21 @@ export class VimGpu {
   async forward(input: Float32Array, batch: number, height: number, width: number, stride?: number): Promise<Float32Array> {
     const plan = this.plan(batch, height, width, stride);
     this.submit(plan, input);
-    return readBuffer(this.ctx.device, plan.act.logits, batch * this.config.numClasses * 4);
+    return readBuffer(this.ctx.device, plan.act.logits, plan.sizes.logits);
+  }
+
+  /**
+   * Logits plus the final-normed tokens (B, L, D): the class token at
+   * geometry.clsIndex is the head's input, the others are dense patch features.
+   */
+  async forwardWithFeatures(input: Float32Array, batch: number, height: number, width: number, stride?: number): Promise<{ logits: Float32Array; tokens: Float32Array; geometry: Geometry }> {
+    const plan = this.plan(batch, height, width, stride);
+    this.submit(plan, input);
+    const [logits, tokens] = await Promise.all([
+      readBuffer(this.ctx.device, plan.act.logits, plan.sizes.logits),
+      readBuffer(this.ctx.device, plan.act.normed, plan.sizes.normed),
+    ]);
+    return { logits, tokens, geometry: plan.geometry };
   }
 
   /**
@@ -156,7 +170,7 @@ export class VimGpu {
       this.ctx.device.queue.submit([enc.finish()]);
       await onStage(stage, (name) => readBuffer(this.ctx.device, plan.act[name], plan.sizes[name]));
     }
-    return readBuffer(this.ctx.device, plan.act.logits, batch * this.config.numClasses * 4);
+    return readBuffer(this.ctx.device, plan.act.logits, plan.sizes.logits);
   }
 
   /** Frees the activation buffers of every plan (weights stay). */
