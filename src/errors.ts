@@ -55,3 +55,17 @@ export class LimitExceededError extends VimError {
 
 /** The GPU device was lost during a call. */
 export class DeviceLostError extends VimError {}
+
+/**
+ * A NaN or infinity where only finite numbers make sense: in weights (a corrupt
+ * or diverged checkpoint), in an input tensor, or in the logits. Reported instead
+ * of letting argmax turn garbage into a confident label.
+ */
+export class NumericsError extends VimError {
+  constructor(readonly where: string, readonly detail: string) {
+    super(`${where}: ${detail}`);
+  }
+}
+
+/** A model (or classifier) was used after dispose(). */
+export class DisposedError extends VimError {}

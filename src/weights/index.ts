@@ -5,6 +5,7 @@ import { deriveConfig, type VimConfig } from '../model/config.js';
 import type { StateDict } from '../tensor.js';
 import { openPth, readPthStateDict } from './pth.js';
 import { readSafetensors, readSafetensorsHeader } from './safetensors.js';
+import { validateFinite } from './finite.js';
 import type { RandomAccessSource } from './source.js';
 import type { TensorInfo } from './tensor-info.js';
 
@@ -13,6 +14,7 @@ export { bufferSource, blobSource } from './source.js';
 export type { TensorInfo } from './tensor-info.js';
 export type { DType } from './dtype.js';
 export { writeSafetensors, type SafetensorsEntry } from './safetensors.js';
+export { validateFinite, firstNonFinite } from './finite.js';
 
 export type WeightFormat = 'pth' | 'safetensors';
 
@@ -54,12 +56,16 @@ export async function readStateDict(src: RandomAccessSource): Promise<StateDict>
   return (await readChecked(src, () => undefined)).tensors;
 }
 
-/** Reads a Vim checkpoint; shapes are checked against the derived config before any tensor data is read. */
+/**
+ * Reads a Vim checkpoint; shapes are checked against the derived config before any
+ * tensor data is read, and every value must be finite (NumericsError otherwise).
+ */
 export async function loadVimWeights(src: RandomAccessSource): Promise<{ config: VimConfig; tensors: StateDict }> {
   let config: VimConfig | undefined;
   const { tensors } = await readChecked(src, (listing) => {
     config = deriveConfig(new Map(listing.map((t) => [t.name, t])), src.name);
   });
+  validateFinite(tensors, src.name);
   return { config: config!, tensors };
 }
 

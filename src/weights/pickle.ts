@@ -14,13 +14,27 @@ export interface PickleLimits {
   maxStack: number;
   /** Longest string or bytes value, in bytes. */
   maxStringBytes: number;
+  /**
+   * Containers and objects built in all (dicts, lists, tuples, REDUCE results). Bounds
+   * memory and time: a few bytes of opcodes make a Map of ~100 bytes. A full
+   * training checkpoint builds tens of thousands.
+   */
+  maxContainers: number;
 }
 
 export const DEFAULT_PICKLE_LIMITS: PickleLimits = {
-  maxDepth: 1000, maxMemo: 1 << 20, maxStack: 1 << 20, maxStringBytes: 16 << 20,
+  maxDepth: 1000, maxMemo: 1 << 20, maxStack: 1 << 20, maxStringBytes: 16 << 20, maxContainers: 1 << 18,
 };
 
+/** Opcodes that build a container or object. */
+const BUILDERS = new Set([0x7d, 0x5d, 0x29, 0x85, 0x86, 0x87, 0x74, 0x6c, 0x64, 0x52, 0x81, 0x51]);
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** push(...items) passes every item as an argument: a wide APPENDS would overflow the call stack. */
+function appendAll(list: PyValue[], items: PyValue[]): void {
+  for (const v of items) list.push(v);
+}
 
 /** Unpickles `bytes` (named `what` inside `file` in errors) into plain values. */
 export function unpickle(bytes: Uint8Array, file: string, what = 'data.pkl',
@@ -31,6 +45,7 @@ export function unpickle(bytes: Uint8Array, file: string, what = 'data.pkl',
 class Unpickler {
   private pos = 0;
   private opStart = 0;
+  private built = 0;
   private stack: PyValue[] = [];
   private readonly marks: PyValue[][] = [];
   private readonly memo = new Map<number, PyValue>();
@@ -50,6 +65,7 @@ class Unpickler {
       this.opStart = this.pos;
       const op = this.u8();
       if (op === 0x2e) return this.pop();      // STOP
+      if (BUILDERS.has(op) && ++this.built > this.limits.maxContainers) this.fail(`builds more than ${this.limits.maxContainers} containers`);
       this.step(op);
       if (this.stack.length > this.limits.maxStack) this.fail(`stack exceeds the limit of ${this.limits.maxStack} items`);
     }
@@ -93,7 +109,7 @@ class Unpickler {
       case 0x6c: push(this.popMark()); return;                            // LIST
       case 0x64: { const m = new Map<PyValue, PyValue>(); this.setItems(m, this.popMark()); push(m); return; } // DICT
       case 0x61: { const v = this.pop(); this.list(this.top()).push(v); return; }                            // APPEND
-      case 0x65: { const items = this.popMark(); this.list(this.top()).push(...items); return; }             // APPENDS
+      case 0x65: { const items = this.popMark(); appendAll(this.list(this.top()), items); return; }          // APPENDS
       case 0x73: { const [k, v] = this.popN(2); this.setItems(this.dict(this.top()), [k, v]); return; }      // SETITEM
       case 0x75: { const items = this.popMark(); this.setItems(this.dict(this.top()), items); return; }      // SETITEMS
       case 0x71: this.put(this.u8()); return;                             // BINPUT

@@ -13,6 +13,15 @@ import { ZipArchive, assertStored, type ZipEntry } from './zip.js';
 /** data.pkl of a real checkpoint is tens of kilobytes; refuse absurd ones before reading them. */
 export const MAX_PICKLE_BYTES = 64 << 20;
 
+/**
+ * A view may repeat its storage (stride 0, as torch.expand makes), so a few stored
+ * floats could describe billions of elements and decoding them would allocate
+ * without bound. The state dict's tensors may hold at most this many times the
+ * elements of the storages they view (tied weights give 2), plus a small allowance.
+ */
+export const MAX_VIEW_AMPLIFICATION = 4;
+const VIEW_ALLOWANCE = 1 << 16;
+
 export interface PthTensor extends TensorInfo {
   /** Storage record holding the tensor. */
   entry: ZipEntry;
@@ -53,6 +62,7 @@ export async function openPth(src: RandomAccessSource): Promise<PthCheckpoint> {
     if (!(value instanceof TensorRef)) return fail(`state dict entry '${name}' is a ${describe(value)}, not a tensor`);
     tensors.push(await locateTensor(archive, prefix, name, value, storages, fail));
   }
+  checkAmplification(tensors, storages, fail);
   return { archive, prefix, stateDictKey: key, tensors };
 }
 
@@ -126,6 +136,15 @@ async function locateTensor(archive: ZipArchive, prefix: string, name: string, r
     byteOffset: dataOffset + ref.offset * size, byteLength: (last + 1) * size,
     contiguous: isContiguous(ref.shape, ref.stride),
   };
+}
+
+function checkAmplification(tensors: PthTensor[], storages: Map<string, { numel: number }>, fail: (d: string) => never): void {
+  const viewed = tensors.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
+  const stored = [...storages.values()].reduce((sum, s) => sum + s.numel, 0);
+  if (viewed > MAX_VIEW_AMPLIFICATION * stored + VIEW_ALLOWANCE) {
+    fail(`the state dict's tensors hold ${viewed} elements but their storages only ${stored}: ` +
+      'views that repeat their storage (stride 0) this much are not a checkpoint this engine loads');
+  }
 }
 
 /** Torch ≥ 2.1 records the writer's byte order; data from a big-endian machine would need swapping. */
