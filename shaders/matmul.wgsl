@@ -11,6 +11,15 @@
 // and K % 4 == 0) a tile load is one vec4 per 4 k; without it (K = 2, 13, a
 // column slice at an odd offset) the same buffers are read one component at a
 // time. One binding type for both paths keeps one module and one bind layout.
+//
+// W may also be stored reduced (WDTYPE, see weights/FORMAT.md): f16, two per
+// u32 word (unpack2x16float, so no shader-f16 feature is needed), or int8, four
+// per word, with one f32 scale per row of W (= per output column). Elements are
+// expanded to f32 where they are loaded (the tile loads, or the direct kernel's
+// K loop); the int8 scale is applied once per output in store(), since
+// Σ_k x_k·(q_nk·s_n) = s_n·Σ_k x_k·q_nk. W is bound as raw words (array<vec4u>)
+// for every type and bitcast for f32, which is free and keeps one bind layout;
+// reading int8 bytes through an f32 view could canonicalize NaN patterns.
 
 struct Params {
   M: u32, N: u32, K: u32,
@@ -24,14 +33,18 @@ struct Params {
   gs_w: u32,
   gs_bias: u32,
   gs_y: u32,
+  scale_offset: u32, // first scale of group 0 (WDTYPE 2)
+  gs_scale: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4f>;
-@group(0) @binding(2) var<storage, read> w: array<vec4f>;
+@group(0) @binding(2) var<storage, read> w: array<vec4u>;  // raw words; see WDTYPE
 // Bound to any read-only buffer when EPILOGUE == 0 (it is never read then).
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+// Per-row scales of an int8 W; bound to any read-only buffer otherwise.
+@group(0) @binding(5) var<storage, read> scales: array<f32>;
 
 override BM: u32 = 64;   // tile rows (of X and Y)
 override BN: u32 = 64;   // tile columns (rows of W)
@@ -40,6 +53,7 @@ override TM: u32 = 4;    // register block rows: 4 or 8
 override TN: u32 = 4;    // register block columns: 4 or 8
 override VEC4: bool = true;
 override EPILOGUE: u32 = 0u;  // 0: none, 1: + bias, 2: + bias then softplus
+override WDTYPE: u32 = 0u;    // storage of W: 0 f32, 1 f16 (2 per word), 2 int8 (4 per word, scaled rows)
 
 override THREADS_N: u32 = BN / TN;
 override WG: u32 = (BM / TM) * (BN / TN);
@@ -48,7 +62,30 @@ var<workgroup> xs: array<vec4f, BK * BM / 4>;  // [k][m / 4]
 var<workgroup> ws: array<vec4f, BK * BN / 4>;  // [k][n / 4]
 
 fn x_at(i: u32) -> f32 { return x[i >> 2u][i & 3u]; }
-fn w_at(i: u32) -> f32 { return w[i >> 2u][i & 3u]; }
+fn w_word(i: u32) -> u32 { return w[i >> 2u][i & 3u]; }
+
+// Sign-extends the four bytes of a word (little-endian: byte 0 is element 0).
+fn i8x4(v: u32) -> vec4f {
+  return vec4f(vec4i(bitcast<i32>(v << 24u), bitcast<i32>(v << 16u), bitcast<i32>(v << 8u), bitcast<i32>(v)) >> vec4u(24u));
+}
+
+// Element i of W as f32 (before the int8 row scale).
+fn w_at(i: u32) -> f32 {
+  if (WDTYPE == 1u) { return unpack2x16float(w_word(i >> 1u))[i & 1u]; }
+  if (WDTYPE == 2u) { return i8x4(w_word(i >> 2u))[i & 3u]; }
+  return bitcast<f32>(w_word(i));
+}
+
+// Elements i..i+3 of W, i a multiple of 4: one vec4 of f32, two f16 words or one int8 word.
+fn w4_at(i: u32) -> vec4f {
+  if (WDTYPE == 1u) {
+    let q = w[i >> 3u];
+    let h = select(q.xy, q.zw, (i & 4u) != 0u);
+    return vec4f(unpack2x16float(h.x), unpack2x16float(h.y));
+  }
+  if (WDTYPE == 2u) { return i8x4(w_word(i >> 2u)); }
+  return bitcast<vec4f>(w[i >> 2u]);
+}
 
 // Four consecutive k of one row (zeros past K or past the last row).
 fn load4(is_x: bool, row_ok: bool, base: u32, k: u32) -> vec4f {
@@ -56,7 +93,7 @@ fn load4(is_x: bool, row_ok: bool, base: u32, k: u32) -> vec4f {
   if (!row_ok) { return v; }
   if (VEC4) {
     if (k < p.K) {
-      if (is_x) { v = x[(base + k) >> 2u]; } else { v = w[(base + k) >> 2u]; }
+      if (is_x) { v = x[(base + k) >> 2u]; } else { v = w4_at(base + k); }
     }
     return v;
   }
@@ -155,6 +192,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
 // Epilogue and store of one output element.
 fn store(g: u32, row: u32, col: u32, acc: f32) {
   var v = acc;
+  if (WDTYPE == 2u) { v *= scales[p.scale_offset + g * p.gs_scale + col]; }
   if (EPILOGUE >= 1u) { v += bias[p.bias_offset + g * p.gs_bias + col]; }
   if (EPILOGUE == 2u) { v = softplus(v); }
   y[p.y_offset + g * p.gs_y + row * p.ldy + col] = v;
@@ -176,7 +214,7 @@ fn direct(@builtin(global_invocation_id) id: vec3u) {
   let wr = p.w_offset + g * p.gs_w + col * p.K;
   var acc = vec4f(0.0);
   if (VEC4) {
-    for (var k = 0u; k < p.K; k += 4u) { acc = fma(x[(xr + k) >> 2u], w[(wr + k) >> 2u], acc); }
+    for (var k = 0u; k < p.K; k += 4u) { acc = fma(x[(xr + k) >> 2u], w4_at(wr + k), acc); }
   } else {
     for (var k = 0u; k < p.K; k++) { acc.x = fma(x_at(xr + k), w_at(wr + k), acc.x); }
   }

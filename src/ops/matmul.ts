@@ -1,6 +1,7 @@
 // Y = X·Wᵀ (+ bias) (→ softplus) for every Linear layer of Vim: in_proj, x_proj
 // and dt_proj (two directions as two groups of one dispatch), out_proj and the
-// head (class-token rows only, through lda and xOffset). See shaders/matmul.wgsl.
+// head (class-token rows only, through lda and xOffset). W may be stored as f32,
+// f16 or int8 with per-row scales (weights/FORMAT.md). See shaders/matmul.wgsl.
 import code from '../../shaders/matmul.wgsl?raw';
 import type { GpuContext } from '../gpu/context.js';
 import { makeDispatch, packParams, type Dispatch } from '../gpu/dispatch.js';
@@ -9,14 +10,18 @@ import type { KernelSource } from '../gpu/pipeline-cache.js';
 export type MatmulEpilogue = 'none' | 'bias' | 'bias-softplus';
 const EPILOGUE_CODE: Record<MatmulEpilogue, number> = { 'none': 0, 'bias': 1, 'bias-softplus': 2 };
 
+/** Storage of W: f32; f16 two per u32 word; int8 four per word with one f32 scale per row. */
+export type MatmulWeightType = 'f32' | 'f16' | 'i8';
+const WDTYPE_CODE: Record<MatmulWeightType, number> = { f32: 0, f16: 1, i8: 2 };
+
 /** Tile shapes: BM×BN outputs per workgroup, TM×TN per invocation, BK of K per stage. */
 export interface MatmulTile { BM: number; BN: number; BK: number; TM: number; TN: number }
 
 /**
  * All use 256 invocations or fewer and ≤ 16 KiB of workgroup memory, WebGPU's
- * default limits, so each runs on every adapter. 'large' has the shape (128×128,
- * 8×8 per thread) that reached 40 TFLOP/s on an H200 in WEBGPU.md's measurements;
- * 'small' keeps more workgroups busy when M·N is small (batch-1 layers).
+ * default limits, so each runs on every adapter. 'medium' is the default (see
+ * pickVariant); 'small' keeps more workgroups busy when M·N is small; 'large'
+ * (8×8 per thread) is for big square products.
  */
 export const MATMUL_TILES = {
   small: { BM: 32, BN: 32, BK: 16, TM: 4, TN: 4 },
@@ -30,8 +35,12 @@ export type MatmulVariant = MatmulTileName | 'direct';
 export interface MatmulOptions {
   /** (…, M rows of lda) read from xOffset; each row's first K elements are used */
   x: GPUBuffer;
-  /** (groups, N, K) row-major, PyTorch Linear layout */
+  /** (groups, N, K) row-major, PyTorch Linear layout, stored as wType */
   w: GPUBuffer;
+  /** default 'f32'; offsets and strides of W stay in elements whatever the type */
+  wType?: MatmulWeightType;
+  /** (groups, N) f32 row scales; required when wType is 'i8' */
+  scales?: GPUBuffer;
   /** output rows of ldy elements from yOffset; columns 0..N−1 are written */
   y: GPUBuffer;
   /** (groups, N); required by the 'bias' and 'bias-softplus' epilogues */
@@ -47,6 +56,7 @@ export interface MatmulOptions {
   wOffset?: number;
   yOffset?: number;
   biasOffset?: number;
+  scaleOffset?: number;
   /** independent products in one dispatch (workgroup z), e.g. the two scan directions */
   groups?: number;
   /** element strides between groups (defaults: M·lda, N·K, N, M·ldy) */
@@ -54,45 +64,50 @@ export interface MatmulOptions {
   groupStrideW?: number;
   groupStrideBias?: number;
   groupStrideY?: number;
+  /** default N */
+  groupStrideScale?: number;
   epilogue?: MatmulEpilogue;
   /** default: chosen from the output size and the adapter (see pickVariant) */
   tile?: MatmulVariant;
   label?: string;
 }
 
-/** The pipeline: tile shape (or the direct kernel), vec4 loads or not, epilogue. */
-export function matmulKernel(variant: MatmulVariant, vec4: boolean, epilogue: MatmulEpilogue): KernelSource {
-  const flags = { VEC4: vec4 ? 1 : 0, EPILOGUE: EPILOGUE_CODE[epilogue] };
+/** The pipeline: tile shape (or the direct kernel), vec4 loads or not, epilogue, storage of W. */
+export function matmulKernel(variant: MatmulVariant, vec4: boolean, epilogue: MatmulEpilogue, wType: MatmulWeightType = 'f32'): KernelSource {
+  // f32 leaves WDTYPE at its default, so its pipelines and cache keys are what they always were.
+  const flags = { VEC4: vec4 ? 1 : 0, EPILOGUE: EPILOGUE_CODE[epilogue], ...(wType === 'f32' ? {} : { WDTYPE: WDTYPE_CODE[wType] }) };
   if (variant === 'direct') return { name: 'matmul', code, entryPoint: 'direct', constants: flags };
   return { name: 'matmul', code, constants: { ...MATMUL_TILES[variant], ...flags } };
 }
 
-/** Every variant (24 pipelines: slow to compile on a software adapter; prefer matmulKernelFor). */
-export function matmulKernels(): KernelSource[] {
+/** Every variant (24 pipelines per weight type: slow to compile on a software adapter; prefer matmulKernelFor). */
+export function matmulKernels(wTypes: readonly MatmulWeightType[] = ['f32']): KernelSource[] {
   const out: KernelSource[] = [];
-  for (const variant of [...Object.keys(MATMUL_TILES), 'direct'] as MatmulVariant[]) {
-    for (const vec4 of [true, false]) {
-      for (const ep of Object.keys(EPILOGUE_CODE) as MatmulEpilogue[]) out.push(matmulKernel(variant, vec4, ep));
+  for (const wType of wTypes) {
+    for (const variant of [...Object.keys(MATMUL_TILES), 'direct'] as MatmulVariant[]) {
+      for (const vec4 of [true, false]) {
+        for (const ep of Object.keys(EPILOGUE_CODE) as MatmulEpilogue[]) out.push(matmulKernel(variant, vec4, ep, wType));
+      }
     }
   }
   return out;
 }
 
 /**
- * 'direct' on software adapters (see shaders/matmul.wgsl) and for fewer than 8
- * rows; otherwise the biggest tile that still gives enough workgroups to fill a
- * large GPU (about 2 per SM of a 132-SM H200); small products get 'small'.
+ * The default kernel for a product, from measurements on an H200 (Vim-Ti
+ * shapes, batch 1 to 64) and on software adapters:
+ * - 'direct' on software adapters (3–20× faster there, see shaders/matmul.wgsl)
+ *   and for small outputs (fewer than 8 rows, or under 2^17 elements: batch-1
+ *   x_proj / out_proj / head), where one invocation per output beats a tile's
+ *   staging latency (out_proj at batch 1: 22 µs vs 29 µs);
+ * - otherwise 'medium', or 'small' while 'medium' would launch fewer than 64
+ *   workgroups. 'large' was slower than 'medium' on every Vim shape measured
+ *   (in_proj at batch 64: 424 µs vs 271 µs), so it is only used when asked for.
  */
 export function pickVariant(M: number, N: number, groups = 1, software = false): MatmulVariant {
-  if (software || M < 8) return 'direct';
-  return pickTile(M, N, groups);
-}
-
-function pickTile(M: number, N: number, groups = 1): MatmulTileName {
-  const count = (t: MatmulTile) => Math.ceil(M / t.BM) * Math.ceil(N / t.BN) * groups;
-  if (count(MATMUL_TILES.large) >= 256) return 'large';
-  if (count(MATMUL_TILES.medium) >= 128) return 'medium';
-  return 'small';
+  if (software || M < 8 || M * N * groups < 2 ** 17) return 'direct';
+  const medium = MATMUL_TILES.medium;
+  return Math.ceil(M / medium.BM) * Math.ceil(N / medium.BN) * groups >= 64 ? 'medium' : 'small';
 }
 
 function checkInt(label: string, name: string, v: number, min = 0): void {
@@ -100,11 +115,11 @@ function checkInt(label: string, name: string, v: number, min = 0): void {
 }
 
 /** The shape part of MatmulOptions: all that decides the pipeline and the launch. */
-export type MatmulShape = Omit<MatmulOptions, 'x' | 'w' | 'y' | 'bias' | 'label'>;
+export type MatmulShape = Omit<MatmulOptions, 'x' | 'w' | 'y' | 'bias' | 'scales' | 'label'>;
 
 interface ResolvedMatmul { kernel: KernelSource; params: ArrayBuffer; workgroups: [number, number, number] }
 
-function resolve(o: MatmulShape, label: string, hasBias: boolean, software: boolean): ResolvedMatmul {
+function resolve(o: MatmulShape, label: string, hasBias: boolean, hasScales: boolean, software: boolean): ResolvedMatmul {
   const { M, N, K } = o;
   const epilogue = o.epilogue ?? 'none';
   const groups = o.groups ?? 1;
@@ -112,8 +127,11 @@ function resolve(o: MatmulShape, label: string, hasBias: boolean, software: bool
   const xOffset = o.xOffset ?? 0, wOffset = o.wOffset ?? 0, yOffset = o.yOffset ?? 0, biasOffset = o.biasOffset ?? 0;
   const gsX = o.groupStrideX ?? M * lda, gsW = o.groupStrideW ?? N * K;
   const gsBias = o.groupStrideBias ?? N, gsY = o.groupStrideY ?? M * ldy;
+  const wType = o.wType ?? 'f32', scaleOffset = o.scaleOffset ?? 0, gsScale = o.groupStrideScale ?? N;
   for (const [n, v] of Object.entries({ M, N, K, groups })) checkInt(label, n, v, 1);
-  for (const [n, v] of Object.entries({ xOffset, wOffset, yOffset, biasOffset, gsX, gsW, gsBias, gsY })) checkInt(label, n, v);
+  for (const [n, v] of Object.entries({ xOffset, wOffset, yOffset, biasOffset, gsX, gsW, gsBias, gsY, scaleOffset, gsScale })) checkInt(label, n, v);
+  if (!(wType in WDTYPE_CODE)) throw new RangeError(`${label}: unknown weight type '${String(wType)}'`);
+  if (wType === 'i8' && !hasScales) throw new RangeError(`${label}: int8 weights need a scales buffer`);
   if (lda < K) throw new RangeError(`${label}: lda = ${lda} is smaller than K = ${K}`);
   if (ldy < N) throw new RangeError(`${label}: ldy = ${ldy} is smaller than N = ${N}`);
   if (epilogue !== 'none' && !hasBias) throw new RangeError(`${label}: the '${epilogue}' epilogue needs a bias buffer`);
@@ -124,24 +142,24 @@ function resolve(o: MatmulShape, label: string, hasBias: boolean, software: bool
   // The direct kernel's workgroup is 16 columns × 4 rows.
   const [bm, bn] = variant === 'direct' ? [4, 16] : [MATMUL_TILES[variant].BM, MATMUL_TILES[variant].BN];
   return {
-    kernel: matmulKernel(variant, vec4, epilogue),
-    params: packParams([M, N, K, lda, ldy, xOffset, wOffset, yOffset, biasOffset, gsX, gsW, gsBias, gsY]),
+    kernel: matmulKernel(variant, vec4, epilogue, wType),
+    params: packParams([M, N, K, lda, ldy, xOffset, wOffset, yOffset, biasOffset, gsX, gsW, gsBias, gsY, scaleOffset, gsScale]),
     workgroups: [Math.ceil(N / bn), Math.ceil(M / bm), groups],
   };
 }
 
 /** The pipeline matmulDispatch would use for this shape on this context: for PipelineCache.warm(). */
 export function matmulKernelFor(ctx: GpuContext, shape: MatmulShape): KernelSource {
-  return resolve(shape, 'matmul', true, ctx.adapterInfo.isFallback).kernel;
+  return resolve(shape, 'matmul', true, true, ctx.adapterInfo.isFallback).kernel;
 }
 
 /**
  * One launch of Y = X·Wᵀ (+ bias) (→ softplus). Buffers are bound whole, so
- * every offset and stride is in f32 elements; bindings: params, x, w, bias, y.
+ * every offset and stride is in elements; bindings: params, x, w, bias, y, scales.
  */
 export function matmulDispatch(ctx: GpuContext, o: MatmulOptions): Dispatch {
   const label = o.label ?? 'matmul';
-  const r = resolve(o, label, o.bias !== undefined, ctx.adapterInfo.isFallback);
-  // Without a bias the binding still needs a buffer: W is read-only here too.
-  return makeDispatch(ctx, r.kernel, r.params, [o.x, o.w, o.bias ?? o.w, o.y], r.workgroups, label);
+  const r = resolve(o, label, o.bias !== undefined, o.scales !== undefined, ctx.adapterInfo.isFallback);
+  // Without a bias or scales those bindings still need a buffer: W is read-only there too.
+  return makeDispatch(ctx, r.kernel, r.params, [o.x, o.w, o.bias ?? o.w, o.y, o.scales ?? o.w], r.workgroups, label);
 }
