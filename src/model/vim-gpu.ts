@@ -9,7 +9,7 @@ import { readBuffer } from '../gpu/buffers.js';
 import { InputError } from '../errors.js';
 import type { StateDict } from '../tensor.js';
 import { geometry, inferStride, type Geometry, type VimConfig } from './config.js';
-import { uploadWeights, destroyWeights, type GpuWeights, type LayerWeights } from './gpu-weights.js';
+import { uploadWeights, destroyWeights, replacePosEmbed, type GpuMatrix, type GpuWeights, type LayerWeights } from './gpu-weights.js';
 import { allocateActivations, type Activations, type ForwardPlan, type Stage } from './forward-plan.js';
 import { patchEmbedDispatches } from '../ops/patch-embed.js';
 import { rmsNormDispatch } from '../ops/rmsnorm.js';
@@ -23,13 +23,27 @@ export interface VimGpuOptions {
   posEmbed?: Float32Array;
 }
 
+/** A weight matrix as matmulDispatch takes it (stacked pairs: scales of group g at g·N). */
+function matrix(m: GpuMatrix): { w: GPUBuffer; wType: GpuMatrix['type']; scales?: GPUBuffer } {
+  return { w: m.buffer, wType: m.type, scales: m.scales };
+}
+
 export class VimGpu {
   private readonly weights: GpuWeights;
   private readonly plans = new Map<string, ForwardPlan>();
   private disposed = false;
 
-  constructor(readonly ctx: GpuContext, readonly config: VimConfig, stateDict: StateDict, readonly options: VimGpuOptions = {}) {
-    this.weights = uploadWeights(ctx, stateDict, config, options.posEmbed);
+  /**
+   * From a host state dict (uploaded as f32), or from weights already on the GPU
+   * (the streaming loader's, possibly f16/int8), which the model then owns.
+   */
+  constructor(readonly ctx: GpuContext, readonly config: VimConfig, weights: StateDict | GpuWeights, readonly options: VimGpuOptions = {}) {
+    if (weights instanceof Map) {
+      this.weights = uploadWeights(ctx, weights, config, options.posEmbed);
+    } else {
+      this.weights = weights;
+      if (options.posEmbed) replacePosEmbed(ctx, weights, options.posEmbed);
+    }
   }
 
   /** The stride this model uses at an input size (the one its position table fits). */
@@ -85,18 +99,18 @@ export class VimGpu {
     const rows = B * L, XD = R + 2 * N;
     return [
       rmsNormDispatch(c, { residual: a.residual, hidden: l === 0 ? undefined : a.hidden, weight: w.norm, normed: a.normed, rows, dim: D, eps: cfg.normEps, label: `l${l}.norm` }),
-      matmulDispatch(c, { x: a.normed, w: w.inProj, y: a.xz, M: rows, N: 2 * E, K: D, epilogue: 'none', label: `l${l}.in_proj` }),
+      matmulDispatch(c, { x: a.normed, ...matrix(w.inProj), y: a.xz, M: rows, N: 2 * E, K: D, epilogue: 'none', label: `l${l}.in_proj` }),
       conv1dSiluDispatch(c, { xz: a.xz, weight: w.convWeight, bias: w.convBias, u: a.u, B, L, E, K, label: `l${l}.conv1d` }),
       matmulDispatch(c, {
-        x: a.u, w: w.xProj, y: a.xdbl, M: rows, N: XD, K: E, epilogue: 'none', label: `l${l}.x_proj`,
+        x: a.u, ...matrix(w.xProj), y: a.xdbl, M: rows, N: XD, K: E, epilogue: 'none', label: `l${l}.x_proj`,
         groups: 2, groupStrideX: rows * E, groupStrideW: XD * E, groupStrideY: rows * XD,
       }),
       matmulDispatch(c, {
-        x: a.xdbl, w: w.dtProj, y: a.delta, bias: w.dtBias, M: rows, N: E, K: R, lda: XD, epilogue: 'bias-softplus', label: `l${l}.dt_proj`,
+        x: a.xdbl, ...matrix(w.dtProj), y: a.delta, bias: w.dtBias, M: rows, N: E, K: R, lda: XD, epilogue: 'bias-softplus', label: `l${l}.dt_proj`,
         groups: 2, groupStrideX: rows * XD, groupStrideW: E * R, groupStrideBias: E, groupStrideY: rows * E,
       }),
       ...scanDispatches(c, { kind: scan, xz: a.xz, u: a.u, xdbl: a.xdbl, delta: a.delta, aLog: w.aLog, d: w.d, y: a.y, scratch: a.scanScratch, B, L, E, N, R, label: `l${l}.scan` }),
-      matmulDispatch(c, { x: a.y, w: w.outProj, y: a.hidden, M: rows, N: D, K: E, epilogue: 'none', label: `l${l}.out_proj` }),
+      matmulDispatch(c, { x: a.y, ...matrix(w.outProj), y: a.hidden, M: rows, N: D, K: E, epilogue: 'none', label: `l${l}.out_proj` }),
     ];
   }
 
@@ -107,7 +121,7 @@ export class VimGpu {
     return [
       rmsNormDispatch(c, { residual: a.residual, hidden: a.hidden, weight: w.normF, normed: a.normed, rows: batch * L, dim: D, eps: cfg.normEps, label: 'norm_f' }),
       matmulDispatch(c, {
-        x: a.normed, w: w.head, y: a.logits, bias: w.headBias, M: batch, N: cfg.numClasses, K: D,
+        x: a.normed, ...matrix(w.head), y: a.logits, bias: w.headBias, M: batch, N: cfg.numClasses, K: D,
         lda: L * D, xOffset: g.clsIndex * D, epilogue: 'bias', label: 'head',
       }),
     ];
