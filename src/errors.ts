@@ -69,3 +69,24 @@ export class NumericsError extends VimError {
 
 /** A model (or classifier) was used after dispose(). */
 export class DisposedError extends VimError {}
+
+/** Bytes do not match their sha256 (a corrupt download or cache entry, or the wrong file). */
+export class IntegrityError extends WeightFormatError {
+  constructor(file: string, readonly what: string, readonly expected: string, readonly actual: string) {
+    super(file, `${what} is corrupt: sha256 ${actual}, expected ${expected}`);
+  }
+}
+
+/** A weight download failed (network error or HTTP status); nothing was loaded. */
+export class WeightFetchError extends VimError {
+  constructor(readonly url: string, readonly status: number | undefined, detail: string) {
+    super(`${url}: ${detail}`);
+  }
+}
+
+/** A load was cancelled through its AbortSignal; every GPU buffer it made is freed. */
+export class LoadAbortedError extends VimError {
+  constructor(readonly file: string) {
+    super(`${file}: load aborted`);
+  }
+}
