@@ -1,0 +1,26 @@
+// Defaults of createClassifier, one constant each so that switching one is a
+// one-line change with a reason next to it.
+import type { Interpolation, WeightsDType, WeightsInput } from './types.js';
+
+/**
+ * The bundled model. No trained checkpoint ships yet (a Vim-Ti trained by the
+ * project lands in weights/ later); until then `weights` is required and its
+ * absence is a clear error. Switch this to the file's URL then.
+ */
+export const DEFAULT_WEIGHTS: WeightsInput | undefined = undefined;
+
+/**
+ * Position-table resizing at other resolutions. 'corrected' until the trained
+ * model exists to measure which keeps accuracy better (VIM.md §4: neither has
+ * published accuracy without fine-tuning); 'official' reproduces the authors'
+ * helper exactly and is one option away.
+ */
+export const DEFAULT_INTERPOLATION: Interpolation = 'corrected';
+
+/** f32 until the quantized kernels land (then int8, the issue's stated default). */
+export const DEFAULT_DTYPE: WeightsDType = 'f32';
+
+export const DEFAULT_TOP_K = 5;
+
+/** Batch ceiling for classifyBatch: Vim-Ti at 224 needs about 2.5 MB of activations per image. */
+export const DEFAULT_MAX_BATCH = 8;

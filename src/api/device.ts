@@ -1,0 +1,92 @@
+// Getting a GPU device for the API, and the two device-level failure modes it
+// must report as typed errors: allocations that run out of memory, and the
+// device being lost.
+import { acquireGpu, releaseGpu, type GpuContext } from '../gpu/context.js';
+import { BufferRegistry } from '../gpu/buffers.js';
+import { PipelineCache } from '../gpu/pipeline-cache.js';
+import { GpuUnavailableError, VimError } from '../errors.js';
+import { OutOfMemoryError } from './errors.js';
+import { ensureWebGpuGlobals, isNode, nodeWebGpu } from './node.js';
+
+export interface DeviceRequest {
+  gpu?: GPU;
+  device?: GPUDevice;
+}
+
+export interface OpenedDevice {
+  ctx: GpuContext;
+  /** We created the device, so we destroy it; a caller's device is only left. */
+  owned: boolean;
+}
+
+/** A context around a device someone else created (their limits, their features). */
+export function contextFromDevice(device: GPUDevice, gpu?: GPU): GpuContext {
+  const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  return {
+    device,
+    adapterInfo: {
+      vendor: info?.vendor ?? '', architecture: info?.architecture ?? '', device: info?.device ?? '',
+      description: info?.description ?? '',
+      isFallback: Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter),
+    },
+    features: {
+      subgroups: device.features.has('subgroups'),
+      timestampQuery: device.features.has('timestamp-query'),
+      shaderF16: device.features.has('shader-f16'),
+    },
+    pipelines: new PipelineCache(device),
+    buffers: new BufferRegistry(device),
+    gpu,
+  };
+}
+
+/** The page's GPU, the one passed in, or in Node the `webgpu` package's. */
+async function gpuEntry(gpu: GPU | undefined): Promise<GPU | undefined> {
+  if (gpu) return gpu;
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (nav) return nav;
+  return isNode() ? nodeWebGpu() : undefined;
+}
+
+export async function openDevice(req: DeviceRequest): Promise<OpenedDevice> {
+  await ensureWebGpuGlobals();
+  if (req.device) return { ctx: contextFromDevice(req.device, req.gpu), owned: false };
+  const gpu = await gpuEntry(req.gpu);
+  try {
+    return { ctx: await acquireGpu({ gpu }), owned: true };
+  } catch (e) {
+    if (e instanceof VimError) throw e;
+    // requestDevice() rejects when the adapter cannot grant the features or limits asked for.
+    throw new GpuUnavailableError(`the WebGPU adapter refused to create a device: ${(e as Error).message}`);
+  }
+}
+
+export function closeDevice(d: OpenedDevice): void {
+  if (d.owned) releaseGpu(d.ctx);
+  else d.ctx.buffers.destroyAll();
+}
+
+/**
+ * Runs synchronous allocation code inside an out-of-memory error scope: WebGPU
+ * reports a failed allocation asynchronously through the scope, not by throwing.
+ */
+export async function allocating<T>(device: GPUDevice, what: string, bytes: () => number | undefined, allocate: () => T, release?: (made: T) => void): Promise<T> {
+  device.pushErrorScope('out-of-memory');
+  let made: { value: T } | undefined;
+  try {
+    made = { value: allocate() };
+  } finally {
+    const error = await device.popErrorScope();
+    if (error) {
+      if (made && release) release(made.value);
+      throw new OutOfMemoryError(what, bytes(), error.message);
+    }
+  }
+  return made.value;
+}
+
+/** Whether an error from a GPU call means the device is gone (Dawn and browsers word it differently). */
+export function looksLikeDeviceLoss(e: unknown): boolean {
+  const text = `${(e as Error)?.name ?? ''} ${(e as Error)?.message ?? ''}`.toLowerCase();
+  return /\blost\b|destroyed|device is lost|instance dropped/.test(text);
+}

@@ -1,0 +1,108 @@
+// Every accepted image input → an EngineImage. Type checks go through
+// `typeof X !== 'undefined'` first: Node has none of the DOM image classes,
+// and a worker has only some.
+import { InputError } from '../errors.js';
+import { checkImageSize, decodeImage } from '../image/decode.js';
+import { hasJpegSignature } from '../image/jpeg-info.js';
+import { hasPngSignature } from '../image/png-info.js';
+import type { EngineImage } from './engine.js';
+import type { ImageInput, RawPixels } from './types.js';
+
+/** An EngineImage plus what to release once the call is done (an ImageBitmap we created). */
+export interface PreparedImage {
+  image: EngineImage;
+  release(): void;
+}
+
+const nothing = () => {};
+
+function defined(name: string): unknown {
+  return (globalThis as Record<string, unknown>)[name];
+}
+
+function isA(value: unknown, className: string): boolean {
+  const cls = defined(className);
+  return typeof cls === 'function' && value instanceof (cls as new () => unknown);
+}
+
+function isRawPixels(v: unknown): v is RawPixels {
+  const p = v as RawPixels;
+  return typeof v === 'object' && v !== null && (p.data instanceof Uint8Array || p.data instanceof Uint8ClampedArray) &&
+    typeof p.width === 'number' && typeof p.height === 'number';
+}
+
+function checkSize(width: number, height: number, what: string): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new InputError(what, `image size must be positive integers, got ${width}x${height}`);
+  }
+  checkImageSize(width, height, what);
+}
+
+function rawPixels(p: RawPixels): EngineImage {
+  checkSize(p.width, p.height, 'pixels');
+  const channels = p.channels ?? p.data.length / (p.width * p.height);
+  if (![1, 2, 3, 4].includes(channels)) {
+    throw new InputError('pixels', `${p.data.length} bytes is not 1, 2, 3 or 4 bytes per pixel of a ${p.width}x${p.height} image`);
+  }
+  if (p.data.length < p.width * p.height * channels) {
+    throw new InputError('pixels', `a ${p.width}x${p.height} image with ${channels} channels needs ${p.width * p.height * channels} bytes, got ${p.data.length}`);
+  }
+  return { kind: 'bytes', data: p.data, width: p.width, height: p.height, channels: channels as 1 | 2 | 3 | 4 };
+}
+
+/** Size of a source copyExternalImageToTexture takes, or undefined when `v` is none. */
+function externalSize(v: unknown): [number, number] | undefined {
+  if (isA(v, 'HTMLImageElement')) {
+    const img = v as HTMLImageElement;
+    if (!img.complete || img.naturalWidth === 0) throw new InputError('image', '<img> is not loaded yet (await img.decode() first)');
+    return [img.naturalWidth, img.naturalHeight];
+  }
+  if (isA(v, 'HTMLVideoElement')) {
+    const video = v as HTMLVideoElement;
+    if (video.videoWidth === 0) throw new InputError('video', '<video> has no frame yet (wait for loadeddata)');
+    return [video.videoWidth, video.videoHeight];
+  }
+  if (isA(v, 'VideoFrame')) return [(v as VideoFrame).displayWidth, (v as VideoFrame).displayHeight];
+  if (isA(v, 'ImageBitmap') || isA(v, 'HTMLCanvasElement') || isA(v, 'OffscreenCanvas')) {
+    const c = v as ImageBitmap;
+    return [c.width, c.height];
+  }
+  return undefined;
+}
+
+async function fromBlob(blob: Blob): Promise<PreparedImage> {
+  const name = (blob as { name?: string }).name || 'blob';
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  if (hasPngSignature(bytes) || hasJpegSignature(bytes)) {
+    // Our decoders are PIL-exact and report EXIF orientation, which the GPU applies.
+    const img = decodeImage(bytes, name);
+    return { image: { kind: 'bytes', data: img.data, width: img.width, height: img.height, channels: 3, orientation: img.orientation }, release: nothing };
+  }
+  if (typeof createImageBitmap !== 'function') throw new InputError(name, 'unrecognised image format (only PNG and JPEG can be decoded here)');
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+  } catch (e) {
+    throw new InputError(name, `the browser cannot decode this image: ${(e as Error).message}`);
+  }
+  return { image: { kind: 'external', source: bitmap, width: bitmap.width, height: bitmap.height }, release: () => bitmap.close() };
+}
+
+/** `size`: the classifier's input side, which a preprocessed Float32Array must match. */
+export async function prepareImage(input: ImageInput, size: number): Promise<PreparedImage> {
+  if (input instanceof Float32Array) {
+    if (input.length !== 3 * size * size) {
+      throw new InputError('tensor', `a preprocessed image must hold 3x${size}x${size} = ${3 * size * size} floats, got ${input.length}`);
+    }
+    return { image: { kind: 'tensor', data: input }, release: nothing };
+  }
+  if (isA(input, 'Blob')) return fromBlob(input as Blob);
+  if (isRawPixels(input)) return { image: rawPixels(input), release: nothing }; // also ImageData
+  const wh = externalSize(input);
+  if (wh) {
+    checkSize(wh[0], wh[1], 'image');
+    return { image: { kind: 'external', source: input as GPUCopyExternalImageSource, width: wh[0], height: wh[1] }, release: nothing };
+  }
+  const what = input === null ? 'null' : typeof input === 'object' ? (input as object).constructor?.name ?? 'object' : typeof input;
+  throw new InputError('image', `unsupported input (${what}): pass an image element, canvas, ImageBitmap, ImageData, VideoFrame, Blob/File, {data, width, height} pixels or a preprocessed Float32Array`);
+}

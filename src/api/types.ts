@@ -1,0 +1,144 @@
+/// <reference lib="dom" />
+/// <reference types="@webgpu/types" />
+// The public types of createClassifier and the Classifier it returns. Kept in
+// one file so the README and the .d.ts read the same way.
+import type { VimConfig } from '../model/config.js';
+import type { PosEmbedMode } from '../model/pos-embed.js';
+import type { RandomAccessSource } from '../weights/source.js';
+
+export type Backend = 'webgpu' | 'cpu';
+
+/** Weight precision on the GPU. Only 'f32' runs today; 'f16' and 'int8' come with the quantized engine. */
+export type WeightsDType = 'f32' | 'f16' | 'int8';
+
+/**
+ * How the position table is resized for a resolution the checkpoint was not
+ * trained at: 'official' reproduces hustvl/Vim's interpolate_pos_embed (it treats
+ * row 0 as the class token, VIM.md §4), 'corrected' resizes the true patch grid
+ * and keeps the class embedding at the middle.
+ */
+export type Interpolation = PosEmbedMode;
+
+/** Pixels in memory, e.g. from sharp, a decoder or a canvas; rows top to bottom, no padding. */
+export interface RawPixels {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+  /** Bytes per pixel: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA (alpha is ignored). Default: data.length / (width · height). */
+  channels?: 1 | 2 | 3 | 4;
+}
+
+/**
+ * Anything classify() accepts. A Float32Array is an already preprocessed
+ * (3, s, s) tensor at the classifier's resolution s; everything else goes
+ * through the official eval transform (on the GPU). Blobs and Files are decoded
+ * by the engine's PNG/JPEG decoder, which honours EXIF orientation; other
+ * formats go through createImageBitmap.
+ */
+export type ImageInput =
+  | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | ImageBitmap | ImageData | VideoFrame
+  | Blob | RawPixels | Float32Array;
+
+/**
+ * Where the weights come from: a URL (fetched, with progress), in Node also a
+ * file path, a Blob/File, bytes in memory, or any random-access source. The
+ * file is an official hustvl/Vim `.pth` checkpoint or a `.safetensors` state dict.
+ */
+export type WeightsInput = string | URL | Blob | ArrayBuffer | ArrayBufferView | RandomAccessSource;
+
+export interface LoadProgress {
+  phase: 'download' | 'parse' | 'upload' | 'ready';
+  loadedBytes: number;
+  /** 0 when the server did not say. */
+  totalBytes: number;
+  /** Overall fraction done, 0..1, never decreasing. */
+  progress: number;
+}
+
+export interface ClassifierOptions {
+  /** Default: the bundled model (see DEFAULT_WEIGHTS); required until one ships. */
+  weights?: WeightsInput;
+  /** Default 'f32'. */
+  dtype?: WeightsDType;
+  /** Run the engine in a Web Worker (default: not yet available, runs in the calling thread). */
+  worker?: boolean;
+  /**
+   * 'webgpu' (default), 'cpu' (the float64 reference: slow, exact), or a
+   * GPUDevice to share with your app (its limits must suit the model).
+   */
+  device?: Backend | GPUDevice;
+  /** The WebGPU entry: navigator.gpu by default; in Node the `webgpu` package is loaded when absent. */
+  gpu?: GPU;
+  /** Input size s (square). Default: the checkpoint's own (224 for the released models). */
+  resolution?: number;
+  /** Position-table resizing at other resolutions; default DEFAULT_INTERPOLATION. */
+  interpolation?: Interpolation;
+  /** Class names, one per output; default: ImageNet-1k names for 1000-way heads, else "class N". */
+  labels?: readonly string[];
+  onProgress?: (progress: LoadProgress) => void;
+  /** Aborts loading: createClassifier rejects with AbortError and frees what it made. */
+  signal?: AbortSignal;
+  /** Without WebGPU, run on the CPU reference instead of failing (slow: seconds per image). */
+  cpuFallback?: boolean;
+  /** Largest batch sent to the GPU at once by classifyBatch (default 8). */
+  maxBatch?: number;
+}
+
+export interface ClassifyOptions {
+  /** How many classes to return, best first (default 5). */
+  topK?: number;
+  /** Rejects the call with AbortError (the GPU work already queued still completes). */
+  signal?: AbortSignal;
+}
+
+export interface Prediction {
+  index: number;
+  label: string;
+  /** Softmax probability. */
+  score: number;
+}
+
+export interface ImageFeatures {
+  /** The final-normed class token (the head's input), length dim. */
+  cls: Float32Array;
+  /** Final-normed patch tokens, gridH · gridW · dim, row-major over the patch grid, class token removed. */
+  patches: Float32Array;
+  grid: [rows: number, cols: number];
+  dim: number;
+}
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallback: boolean;
+}
+
+export interface ClassifierInfo {
+  backend: Backend;
+  /** null on the CPU backend. */
+  adapter: AdapterDescription | null;
+  /** The checkpoint's configuration (posRows: its stored table). */
+  config: VimConfig;
+  dtype: WeightsDType;
+  /** Input size s. */
+  resolution: number;
+  /** Patch stride (16, or 8 for the fine-tuned "+" checkpoints). */
+  stride: number;
+  grid: [rows: number, cols: number];
+  /** How the position table was resized; null at the checkpoint's own size. */
+  interpolation: Interpolation | null;
+  /** GPU memory the engine holds now (weights, activations); host bytes of the weights on the CPU backend. */
+  memoryBytes: number;
+}
+
+export interface Classifier {
+  classify(image: ImageInput, options?: ClassifyOptions): Promise<Prediction[]>;
+  classifyBatch(images: readonly ImageInput[], options?: ClassifyOptions): Promise<Prediction[][]>;
+  /** Backbone features for downstream use (segmentation, detection, retrieval). */
+  features(image: ImageInput, options?: Pick<ClassifyOptions, 'signal'>): Promise<ImageFeatures>;
+  info(): ClassifierInfo;
+  /** Frees the GPU memory (after calls in flight finish); later calls reject with DisposedError. */
+  dispose(): Promise<void>;
+}
