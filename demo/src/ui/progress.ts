@@ -1,0 +1,46 @@
+// The one loading bar: overall fraction, bytes so far, download speed. Speed is
+// averaged over the whole load (bytes ÷ time since start), which reads steadily
+// instead of jumping with every network chunk.
+import type { LoadProgress } from '../engine.js';
+import { formatBytes, formatMs } from './format.js';
+
+export class ProgressView {
+  private t0 = 0;
+
+  constructor(private readonly bar: HTMLElement, private readonly fill: HTMLElement, private readonly text: HTMLElement) {}
+
+  start(what: string): void {
+    this.t0 = performance.now();
+    this.bar.dataset.done = 'false';
+    this.set(0);
+    this.text.textContent = `Loading ${what}…`;
+  }
+
+  update(p: LoadProgress): void {
+    this.set(p.progress);
+    const s = (performance.now() - this.t0) / 1000;
+    const speed = s > 0.05 ? p.loadedBytes / s : 0;
+    const bytes = p.totalBytes ? `${formatBytes(p.loadedBytes)} of ${formatBytes(p.totalBytes)}` : formatBytes(p.loadedBytes);
+    const phase = p.phase === 'parse' ? ' · reading tensors' : p.phase === 'upload' ? ' · preparing the GPU' : '';
+    this.text.textContent = `${bytes}${speed && p.phase === 'download' ? ` · ${formatBytes(speed)}/s` : ''}${phase}`;
+  }
+
+  done(totalBytes: number): void {
+    this.set(1);
+    this.bar.dataset.done = 'true';
+    this.text.textContent = `${formatBytes(totalBytes)} loaded in ${formatMs(performance.now() - this.t0)}`;
+  }
+
+  /** A failed load: the bar empties, the text says so (details go to the message box). */
+  failed(note: string): void {
+    this.set(0);
+    this.bar.dataset.done = 'false';
+    this.text.textContent = note;
+  }
+
+  private set(fraction: number): void {
+    const pct = Math.max(0, Math.min(1, fraction)) * 100;
+    this.fill.style.width = `${pct}%`;
+    this.bar.setAttribute('aria-valuenow', pct.toFixed(0));
+  }
+}
