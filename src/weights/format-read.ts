@@ -1,7 +1,7 @@
 // Reading vim-webgpu files on the host: the header through a random-access
 // source, and a tensor's bytes back to float32 (for the tensors the GPU keeps
 // in f32, for re-conversion, and for tests). GPU loading is stream-loader.ts.
-import { WeightFormatError } from '../errors.js';
+import { IntegrityError } from '../errors.js';
 import type { StateDict } from '../tensor.js';
 import { headerLength, parseEngineHeader, type EngineEntry, type EngineHeader } from './format.js';
 import { halfToFloat } from './dtype.js';
@@ -59,9 +59,7 @@ function f32View(bytes: Uint8Array, n: number): Float32Array {
 /** Checks an entry's bytes against the header's sha256 (a typed error naming the tensor). */
 export async function verifyEntry(file: string, e: EngineEntry, bytes: Uint8Array): Promise<void> {
   const got = await digestHex(bytes.subarray(0, e.end - e.begin));
-  if (got !== e.sha256) {
-    throw new WeightFormatError(file, `tensor '${e.name}' is corrupt: sha256 ${got}, header says ${e.sha256}`);
-  }
+  if (got !== e.sha256) throw new IntegrityError(file, `tensor '${e.name}'`, e.sha256, got);
 }
 
 /** Every model tensor as float32 (int8 and f16 expanded), each verified against its hash. */
