@@ -53,27 +53,30 @@ describe('matmul', () => {
   // Which kernel serves which case of the odd-shape test below. Every variant meets
   // every K (both load paths); the epilogue is shared code (store()), so the costly
   // tiled pipelines (1–3 s each to compile on SwiftShader) are built with 'bias' only.
-  const VARIANTS: MatmulVariant[] = ['direct', 'small', 'medium', 'large'];
+  const VARIANTS: MatmulVariant[] = ['direct', 'small', 'medium', 'tall', 'large'];
   const oddCase = (mi: number, ni: number, ki: number): { tile: MatmulVariant; epilogue: MatmulEpilogue } => {
-    const tile = VARIANTS[(mi + ni + ki) % 4];
+    const tile = VARIANTS[(mi + ni + ki) % VARIANTS.length];
     const cheap = tile === 'direct' || tile === 'small';
     return { tile, epilogue: cheap && mi % 2 === 0 ? 'none' : 'bias' };
   };
 
   test('pipelines: warm-up list and variant choice', async () => {
-    expect(matmulKernels()).toHaveLength(24);
+    expect(matmulKernels()).toHaveLength(30);
     const shapes = VARIANTS.flatMap((tile) => [12, 13].flatMap((K) => (['none', 'bias'] as const)
       .map((epilogue) => ({ M: 3, N: 5, K, tile, epilogue }))));
     const used = shapes.filter((sh) => sh.epilogue === 'bias' || sh.tile === 'direct' || sh.tile === 'small');
     const kernels = used.map((sh) => matmulKernelFor(ctx, sh));
     await ctx.pipelines.warm(kernels);
-    expect(new Set(kernels.map(kernelKey)).size).toBe(12);
+    expect(new Set(kernels.map(kernelKey)).size).toBe(14);
     expect(matmulKernelFor(ctx, { M: 3, N: 5, K: 12, lda: 44, xOffset: 2 }).constants?.VEC4).toBe(0);
     expect(matmulKernelFor(ctx, { M: 3, N: 5, K: 12, lda: 44, xOffset: 4 }).constants?.VEC4).toBe(1);
     expect(pickVariant(1, 1000)).toBe('direct');
     expect(pickVariant(197, 768, 1, true)).toBe('direct');
+    expect(pickVariant(197, 192)).toBe('direct');
     expect(pickVariant(197, 768)).toBe('small');
-    expect(pickVariant(197 * 64, 768)).toBe('large');
+    expect(pickVariant(197 * 8, 768)).toBe('medium');
+    expect(pickVariant(197 * 64, 44, 2)).toBe('medium');
+    expect(pickVariant(197 * 64, 768)).toBe('tall');
   });
 
   // 64 shapes: M ∈ {1, 3, 197, 401}, N ∈ {1, 5, 44, 768}, K ∈ {2, 12, 13, 192}.
@@ -109,7 +112,7 @@ describe('matmul', () => {
       wh.fill(NaN, g * gsW + NO * E, (g + 1) * gsW);
       bh.fill(NaN, g * gsB + NO, (g + 1) * gsB);
     }
-    for (const tile of ['direct', 'small', 'large'] as const) {
+    for (const tile of ['direct', 'small', 'tall', 'large'] as const) {
       const b = ctx.buffers;
       const x = b.upload('x', xh), w = b.upload('w', wh), bias = b.upload('b', bh), y = b.storage('y', 2 * gsY * 4);
       const got = await run(matmulDispatch(ctx, {

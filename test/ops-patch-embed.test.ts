@@ -59,7 +59,7 @@ const cases: Array<{ B: number; H: number; W: number; S: number; D: number; P?: 
   { B: 1, H: 72, W: 56, S: 8, D: 192, note: 'non-square, stride 8' },
   { B: 3, H: 72, W: 56, S: 8, D: 24, tile: 'large', note: 'non-square, stride 8, batch 3' },
   { B: 1, H: 50, W: 50, S: 16, D: 96, tile: 'small', note: 'size 50: remainder dropped' },
-  { B: 3, H: 50, W: 50, S: 8, D: 40, tile: 'medium', note: 'size 50, stride 8, batch 3' },
+  { B: 3, H: 50, W: 50, S: 8, D: 40, tile: 'tall', note: 'size 50, stride 8, batch 3' },
   { B: 1, H: 224, W: 224, S: 16, D: 192, note: 'Vim-Ti at 224' },
   { B: 2, H: 30, W: 23, S: 5, D: 20, P: 7, tile: 'small', note: 'odd patch size 7 (scalar weight loads)' },
   { B: 2, H: 30, W: 23, S: 5, D: 20, P: 7, note: 'odd patch size 7' },

@@ -19,13 +19,13 @@ export interface MatmulTile { BM: number; BN: number; BK: number; TM: number; TN
 
 /**
  * All use 256 invocations or fewer and ≤ 16 KiB of workgroup memory, WebGPU's
- * default limits, so each runs on every adapter. 'medium' is the default (see
- * pickVariant); 'small' keeps more workgroups busy when M·N is small; 'large'
- * (8×8 per thread) is for big square products.
+ * default limits, so each runs on every adapter. See pickVariant for which one
+ * serves which product; 'large' (8×8 per thread) is only used when asked for.
  */
 export const MATMUL_TILES = {
   small: { BM: 32, BN: 32, BK: 16, TM: 4, TN: 4 },
   medium: { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
+  tall: { BM: 128, BN: 64, BK: 16, TM: 8, TN: 4 },
   large: { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
 } as const satisfies Record<string, MatmulTile>;
 export type MatmulTileName = keyof typeof MATMUL_TILES;
@@ -80,7 +80,7 @@ export function matmulKernel(variant: MatmulVariant, vec4: boolean, epilogue: Ma
   return { name: 'matmul', code, constants: { ...MATMUL_TILES[variant], ...flags } };
 }
 
-/** Every variant (24 pipelines per weight type: slow to compile on a software adapter; prefer matmulKernelFor). */
+/** Every variant (30 pipelines per weight type: slow to compile on a software adapter; prefer matmulKernelFor). */
 export function matmulKernels(wTypes: readonly MatmulWeightType[] = ['f32']): KernelSource[] {
   const out: KernelSource[] = [];
   for (const wType of wTypes) {
@@ -94,20 +94,24 @@ export function matmulKernels(wTypes: readonly MatmulWeightType[] = ['f32']): Ke
 }
 
 /**
- * The default kernel for a product, from measurements on an H200 (Vim-Ti
- * shapes, batch 1 to 64) and on software adapters:
+ * The default kernel for a product, from measurements on an H200 (Vim-Ti and
+ * Vim-S shapes, batch 1 to 64, and 4096³) and on software adapters:
  * - 'direct' on software adapters (3–20× faster there, see shaders/matmul.wgsl)
  *   and for small outputs (fewer than 8 rows, or under 2^17 elements: batch-1
  *   x_proj / out_proj / head), where one invocation per output beats a tile's
  *   staging latency (out_proj at batch 1: 22 µs vs 29 µs);
+ * - 'tall' (128×64, 8×4 per invocation) for wide products that still launch
+ *   ≥ 256 of its workgroups: Vim-S in_proj at batch 64 460 µs vs 569 µs
+ *   ('medium'), 4096³ 32 vs 26 TFLOP/s; with fewer workgroups it idles SMs
+ *   (out_proj at batch 8: 91 µs vs 29 µs);
  * - otherwise 'medium', or 'small' while 'medium' would launch fewer than 64
- *   workgroups. 'large' was slower than 'medium' on every Vim shape measured
- *   (in_proj at batch 64: 424 µs vs 271 µs), so it is only used when asked for.
+ *   workgroups. 'large' (128×128) was slower than 'medium' on every Vim shape.
  */
 export function pickVariant(M: number, N: number, groups = 1, software = false): MatmulVariant {
   if (software || M < 8 || M * N * groups < 2 ** 17) return 'direct';
-  const medium = MATMUL_TILES.medium;
-  return Math.ceil(M / medium.BM) * Math.ceil(N / medium.BN) * groups >= 64 ? 'medium' : 'small';
+  const count = (t: MatmulTile) => Math.ceil(M / t.BM) * Math.ceil(N / t.BN) * groups;
+  if (N >= 128 && count(MATMUL_TILES.tall) >= 256) return 'tall';
+  return count(MATMUL_TILES.medium) >= 64 ? 'medium' : 'small';
 }
 
 function checkInt(label: string, name: string, v: number, min = 0): void {
