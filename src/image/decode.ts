@@ -12,6 +12,7 @@ import { decodeJpeg } from './jpeg.js';
 import { hasJpegSignature, readJpegInfo } from './jpeg-info.js';
 import { decodePng } from './png.js';
 import { hasPngSignature, readPngInfo } from './png-info.js';
+import { checkJpegPayload, checkPngPayload } from './plausible.js';
 import type { RgbImage } from './rgb-image.js';
 
 export type { RgbImage } from './rgb-image.js';
@@ -46,11 +47,13 @@ export function decodeImage(bytes: Uint8Array, name: string): DecodedImage {
   if (hasPngSignature(bytes)) {
     const info = readPngInfo(bytes, name);
     checkImageSize(info.width, info.height, name);
+    checkPngPayload(bytes, info, name);
     return { ...decodePng(bytes, info, name), format: 'png', orientation: info.orientation };
   }
   if (hasJpegSignature(bytes)) {
     const info = readJpegInfo(bytes, name);
     checkImageSize(info.width, info.height, name);
+    checkJpegPayload(bytes, info, name);
     return { ...decodeJpeg(bytes, info, name), format: 'jpeg', orientation: info.orientation };
   }
   throw new InputError(name, 'unrecognised image format (only PNG and JPEG are supported)');

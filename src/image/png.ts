@@ -14,6 +14,7 @@ import { decode as decodePngData } from 'fast-png';
 import { InputError } from '../errors.js';
 import { createRgbImage, type RgbImage } from './rgb-image.js';
 import { PngColorType, type PngInfo } from './png-info.js';
+import { mergeIdatChunks } from './png-chunks.js';
 
 /** Pillow's scale factor for gray samples of each bit depth (8-bit: none). */
 const GRAY_SCALE: Record<number, number> = { 1: 255, 2: 85, 4: 17, 8: 1 };
@@ -68,10 +69,11 @@ const clampTo255 = (v: number) => (v > 255 ? 255 : v);
 
 /** Decodes a PNG whose header has already been checked (`info`) into RGB. */
 export function decodePng(bytes: Uint8Array, info: PngInfo, name: string): RgbImage {
+  const merged = mergeIdatChunks(bytes, name);
   let png;
   try {
     // CRCs are checked, as Pillow does: a flipped bit is an error, not noise.
-    png = decodePngData(bytes, { checkCrc: true });
+    png = decodePngData(merged, { checkCrc: true });
   } catch (err) {
     throw new InputError(name, `corrupt or truncated PNG: ${(err as Error).message}`);
   }

@@ -1,7 +1,13 @@
 // Every reader the fuzzer knows, by name.
 import type { Target } from '../harness.js';
 import { pthTarget } from './pth.js';
+import { safetensorsTarget } from './safetensors.js';
+import { pngTarget } from './png.js';
+import { jpegTarget } from './jpeg.js';
 
 export const TARGETS: Record<string, Target> = {
   pth: pthTarget,
+  safetensors: safetensorsTarget,
+  png: pngTarget,
+  jpeg: jpegTarget,
 };
