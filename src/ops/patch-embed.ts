@@ -43,7 +43,7 @@ export function patchEmbedKernel(variant: MatmulVariant, P: number): KernelSourc
   return { name: 'patch-embed', code, constants: { ...MATMUL_TILES[variant], VEC4: P % 2 === 0 ? 1 : 0 } };
 }
 
-type PatchEmbedShape = Pick<PatchEmbedOptions, 'B' | 'H' | 'W' | 'D' | 'P' | 'stride' | 'tile'>;
+export type PatchEmbedShape = Pick<PatchEmbedOptions, 'B' | 'H' | 'W' | 'D' | 'P' | 'stride' | 'tile'>;
 
 /**
  * The matmul rule, except that 128-row tiles are not used by default: on an
