@@ -17,6 +17,8 @@ export interface FuzzCase {
 export interface RunStats {
   /** Bytes the reader pulled from its source (weights readers). */
   bytesRead?: number;
+  /** Qualifies an accepted input: the outcome becomes 'valid:<note>'. */
+  note?: string;
 }
 
 export interface Target {
@@ -43,6 +45,14 @@ export interface Outcome {
   detail?: string;
 }
 
+/** Thrown by a target when it sees a broken promise the reader did not report (a leak, an inconsistent result). */
+export class FuzzBug extends Error {
+  constructor(readonly what: string, detail: string) {
+    super(detail);
+    this.name = 'FuzzBug';
+  }
+}
+
 /** Per-case wall-clock budget. */
 export const CASE_BUDGET_MS = 2000;
 
@@ -54,7 +64,7 @@ export async function runCase(target: Target, c: FuzzCase): Promise<Outcome> {
   armAllocationGuard(cap);
   try {
     await target.run(c.bytes, stats);
-    outcome = 'valid';
+    outcome = stats.note ? `valid:${stats.note}` : 'valid';
   } catch (e) {
     ({ outcome, detail } = classify(e));
   }
@@ -72,6 +82,7 @@ export async function runCase(target: Target, c: FuzzCase): Promise<Outcome> {
 
 function classify(e: unknown): { outcome: string; detail?: string } {
   if (e instanceof AllocationBoundError) return { outcome: 'bug:allocation', detail: e.message };
+  if (e instanceof FuzzBug) return { outcome: `bug:${e.what}`, detail: e.message };
   if (e instanceof VimError) return { outcome: `typed:${e.name}` };
   const err = e instanceof Error ? e : new Error(String(e));
   const where = (err.stack ?? '').split('\n').slice(1, 3).map((s) => s.trim()).join(' | ');

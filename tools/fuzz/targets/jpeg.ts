@@ -7,7 +7,7 @@
 import jpeg from 'jpeg-js';
 import { decodeImage } from '../../../src/image/decode.js';
 import { readJpegInfo } from '../../../src/image/jpeg-info.js';
-import type { FuzzCase, Target } from '../harness.js';
+import { FuzzBug, type FuzzCase, type Target } from '../harness.js';
 import { boundaryCut, concat, concatAll, flipBits, lie32, randomFile, smashBytes, splice, truncate } from '../mutate.js';
 import { readRepoFile } from '../paths.js';
 import type { Rng } from '../rng.js';
@@ -163,7 +163,7 @@ export const jpegTarget: Target = {
   generate,
   async run(bytes) {
     const img = decodeImage(bytes, 'fuzz.jpg');
-    if (img.data.length !== img.width * img.height * 3) throw new Error(`decoded ${img.data.length} bytes for ${img.width}x${img.height}`);
+    if (img.data.length !== img.width * img.height * 3) throw new FuzzBug('inconsistent', `decoded ${img.data.length} bytes for ${img.width}x${img.height}`);
   },
   allocBound: (bytes) => 12 * declaredPixels(() => readJpegInfo(bytes, 'x')) + 8 * bytes.length + (1 << 20),
 };

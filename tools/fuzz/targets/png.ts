@@ -7,7 +7,7 @@ import { encode } from 'fast-png';
 import { decodeImage, MAX_IMAGE_PIXELS } from '../../../src/image/decode.js';
 import { readPngInfo } from '../../../src/image/png-info.js';
 import { crc32 } from '../../../src/weights/crc32.js';
-import type { FuzzCase, Target } from '../harness.js';
+import { FuzzBug, type FuzzCase, type Target } from '../harness.js';
 import { boundaryCut, concat, concatAll, flipBits, lie32, randomFile, smashBytes, splice, truncate } from '../mutate.js';
 import { readRepoFile } from '../paths.js';
 import type { Rng } from '../rng.js';
@@ -211,7 +211,7 @@ export const pngTarget: Target = {
   generate,
   async run(bytes) {
     const img = decodeImage(bytes, 'fuzz.png');
-    if (img.data.length !== img.width * img.height * 3) throw new Error(`decoded ${img.data.length} bytes for ${img.width}x${img.height}`);
+    if (img.data.length !== img.width * img.height * 3) throw new FuzzBug('inconsistent', `decoded ${img.data.length} bytes for ${img.width}x${img.height}`);
   },
   allocBound: (bytes) => 12 * declaredPixels(() => readPngInfo(bytes, 'x')) + 8 * bytes.length + (1 << 20),
 };
