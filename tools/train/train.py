@@ -70,6 +70,7 @@ def parse_args(argv=None):
     a("--out", default=os.environ.get("OUT") or "train_out")
     a("--name", default="vim_ti_imagenette", help="prefix of the weight files")
     a("--resume", default="", help="resume.pt from an earlier call")
+    a("--init", default="", help="start from the weights of a resume.pt, with a fresh schedule (fine-tuning)")
     a("--time-budget", type=float, default=0, help="seconds from start until all outputs are written (0: none)")
     a("--reserve", type=float, default=30, help="seconds kept for the final evaluation and the writes")
     a("--ckpt-every", type=float, default=3.0, help="minutes between resume.pt writes (at epoch ends)")
@@ -304,6 +305,10 @@ def main(argv=None) -> None:
                                                  "train_seconds", "total_steps", "epochs_total")})
         if ck["meta"].get("pack_sha256") != index["splits"]["train"]["sha256"]:
             log("warning: the training pack differs from the one this run started with")
+    if args.init and ck is None:
+        init = torch.load(args.init, map_location="cpu", weights_only=False)  # our own file
+        model.load_state_dict(OrderedDict((k, v.float()) for k, v in init["model_f16"].items()))
+        log(f"initialised from {args.init} (weights only; fresh schedule)")
     opt = make_optimizer(model, args, device)
     ema = Ema(model, args.ema_decay) if args.ema_decay > 0 else None
     warmup_steps = int(args.warmup_epochs * spe)
