@@ -2,10 +2,10 @@
 // the WebGPU engine (default) or the float64 reference.
 import { readFile, writeFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
-import { inferStride, type VimConfig } from '../model/config.js';
+import type { VimConfig } from '../model/config.js';
 import { defaultLabels } from '../model/labels.js';
-import { fileSource } from '../weights/node-source.js';
-import { loadVimWeights } from '../weights/index.js';
+import { metadataImageSize } from '../model/classes.js';
+import { readWeightsFile } from './weights-file.js';
 import { decodeImage } from '../image/decode.js';
 import { evalTransform } from '../image/preprocess.js';
 import type { StateDict } from '../tensor.js';
@@ -23,12 +23,17 @@ export interface InferArgs {
   json: boolean;
 }
 
-/** The input size a checkpoint was made for: 224 when its table fits 224, else P·grid (stride = P). */
+/**
+ * The input size a checkpoint was made for, from its square position table:
+ * grid·P at stride P, except the released stride-8 ("+") models, whose table
+ * only fits a 224 input at stride P/2.
+ */
 export function nativeSize(cfg: VimConfig, stride?: number): number {
-  if (stride === undefined && inferStride(cfg, 224, 224) !== undefined) return 224;
   const grid = Math.round(Math.sqrt(cfg.posRows - 1));
-  const s = stride ?? cfg.patchSize;
-  return (grid - 1) * s + cfg.patchSize;
+  const at = (s: number) => (grid - 1) * s + cfg.patchSize;
+  if (stride !== undefined) return at(stride);
+  const half = cfg.patchSize / 2;
+  return at(cfg.patchSize) > 1.5 * 224 && at(half) === 224 ? 224 : at(cfg.patchSize);
 }
 
 async function readInputTensor(path: string, size: [number, number], batch?: number): Promise<{ data: Float32Array; batch: number }> {
@@ -62,21 +67,14 @@ async function runBackend(args: InferArgs, sd: StateDict, cfg: VimConfig, input:
 }
 
 export async function infer(args: InferArgs): Promise<void> {
-  const src = await fileSource(args.weights);
-  let loaded;
-  try {
-    loaded = await loadVimWeights(src);
-  } finally {
-    await src.close();
-  }
-  const { config, tensors } = loaded;
+  const { config, tensors, metadata } = await readWeightsFile(args.weights);
   let input: Float32Array, batch: number, h: number, w: number;
   if (args.input) {
     if (!args.size) throw new InputError(args.input, '--input needs --size HxW');
     [h, w] = args.size;
     ({ data: input, batch } = await readInputTensor(args.input, args.size, args.batch));
   } else if (args.image) {
-    const s = args.size ? args.size[0] : nativeSize(config, args.stride);
+    const s = args.size ? args.size[0] : metadataImageSize(metadata) ?? nativeSize(config, args.stride);
     if (args.size && args.size[0] !== args.size[1]) throw new InputError(args.image, '--image takes a square --size (the eval transform crops a square)');
     h = w = s;
     batch = args.batch ?? 1;
@@ -86,7 +84,7 @@ export async function infer(args: InferArgs): Promise<void> {
   }
   const logits = await runBackend(args, tensors, config, input, batch, h, w);
   if (args.out) await writeFile(args.out, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
-  const labels = defaultLabels(config.numClasses);
+  const labels = defaultLabels(config.numClasses, metadata);
   const results = [];
   for (let b = 0; b < batch; b++) {
     const row = logits.subarray(b * config.numClasses, (b + 1) * config.numClasses);

@@ -9,6 +9,7 @@ const USAGE = `usage:
   vim-webgpu infer --weights FILE (--image FILE | --input FILE.bin --size HxW) [--batch B]
                    [--stride S] [--backend webgpu|reference] [--out LOGITS.bin] [--json]
   vim-webgpu convert IN(.pth|.safetensors) --dtype int8|f16|f32 -o OUT [--json]
+  vim-webgpu eval --weights FILE --images DIR [--size S] [--limit N] [--batch B] [--json]
   vim-webgpu bench --model vim_ti|vim_s [--size 224,512] [--batch 1,8] [--scan chunked,sequential] [--json FILE]`;
 
 class UsageError extends VimError {}
@@ -49,6 +50,9 @@ async function main(argv: string[]): Promise<void> {
   } else if (command === 'convert') {
     const { convert } = await import('./convert.js');
     await convert(rest);
+  } else if (command === 'eval') {
+    const { evaluate } = await import('./eval.js');
+    await evaluate(rest);
   } else if (command === 'bench') {
     const { bench } = await import('./bench.js');
     await bench(rest);

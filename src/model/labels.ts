@@ -1,16 +1,12 @@
-// Class names for the heads we know: the 1000 ImageNet-1k classes (official
-// checkpoints). Other heads get numeric labels unless the caller passes names.
-import imagenetTsv from './imagenet1k_classes.tsv?raw';
-
-let imagenet: string[] | undefined;
+// Short class names for the heads we know (see classes.ts for the full table).
+import { classesFor, imagenetClasses } from './classes.js';
 
 /** ImageNet-1k short labels in the standard index order. */
 export function imagenetLabels(): string[] {
-  imagenet ??= imagenetTsv.trim().split('\n').slice(1).map((line) => line.split('\t')[3]);
-  return imagenet;
+  return imagenetClasses().map((c) => c.name);
 }
 
-/** Labels for a head of `numClasses` outputs, when known. */
-export function defaultLabels(numClasses: number): string[] | undefined {
-  return numClasses === 1000 ? imagenetLabels() : undefined;
+/** Labels for a head of `numClasses` outputs, when known (from metadata or ImageNet). */
+export function defaultLabels(numClasses: number, metadata?: Record<string, string>): string[] | undefined {
+  return classesFor(numClasses, metadata)?.map((c) => c.name);
 }
