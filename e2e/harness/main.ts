@@ -4,8 +4,9 @@
 // and list it below; arguments and results must be JSON-serialisable.
 import { adapterInfo } from './adapter-info.js';
 import { smoke } from './smoke.js';
+import { apiInputs } from './api-inputs.js';
 
-const harness = { smoke, adapterInfo };
+const harness = { smoke, adapterInfo, apiInputs };
 
 export type Harness = typeof harness;
 

@@ -62,7 +62,6 @@ function externalSize(v: unknown): [number, number] | undefined {
     if (video.videoWidth === 0) throw new InputError('video', '<video> has no frame yet (wait for loadeddata)');
     return [video.videoWidth, video.videoHeight];
   }
-  if (isA(v, 'VideoFrame')) return [(v as VideoFrame).displayWidth, (v as VideoFrame).displayHeight];
   if (isA(v, 'ImageBitmap') || isA(v, 'HTMLCanvasElement') || isA(v, 'OffscreenCanvas')) {
     const c = v as ImageBitmap;
     return [c.width, c.height];
@@ -88,6 +87,16 @@ async function fromBlob(blob: Blob): Promise<PreparedImage> {
   return { image: { kind: 'external', source: bitmap, width: bitmap.width, height: bitmap.height }, release: () => bitmap.close() };
 }
 
+/**
+ * copyExternalImageToTexture does not take every VideoFrame (Chromium on a
+ * software adapter refuses them), while createImageBitmap does: go through a bitmap.
+ */
+async function fromVideoFrame(frame: VideoFrame): Promise<PreparedImage> {
+  checkSize(frame.displayWidth, frame.displayHeight, 'video frame');
+  const bitmap = await createImageBitmap(frame, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+  return { image: { kind: 'external', source: bitmap, width: bitmap.width, height: bitmap.height }, release: () => bitmap.close() };
+}
+
 /** `size`: the classifier's input side, which a preprocessed Float32Array must match. */
 export async function prepareImage(input: ImageInput, size: number): Promise<PreparedImage> {
   if (input instanceof Float32Array) {
@@ -97,6 +106,7 @@ export async function prepareImage(input: ImageInput, size: number): Promise<Pre
     return { image: { kind: 'tensor', data: input }, release: nothing };
   }
   if (isA(input, 'Blob')) return fromBlob(input as Blob);
+  if (isA(input, 'VideoFrame')) return fromVideoFrame(input as VideoFrame);
   if (isRawPixels(input)) return { image: rawPixels(input), release: nothing }; // also ImageData
   const wh = externalSize(input);
   if (wh) {
