@@ -4,7 +4,7 @@
 // case it was running and the batch resumes after it. Prints a table of
 // outcomes and writes tools/fuzz/results/fuzz-s<seed>.json. Exits 1 on any bug.
 //
-// Reproduce one case in-process: --reader pth --seed 1 --case 1234
+// Reproduce one case in-process: --reader pth --seed 1 --case 1234. --out FILE writes the results elsewhere.
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { emptySummary, record, type BatchSummary, type CaseResult } from './batch.js';
@@ -61,7 +61,7 @@ async function fuzzAll(): Promise<void> {
   }
   printTable(totals);
   mkdirSync(resultsDir, { recursive: true });
-  const file = `${resultsDir}/fuzz-s${seed}.json`;
+  const file = arg('out', `${resultsDir}/fuzz-s${seed}.json`);
   const bounds = Object.fromEntries(readers.map((r) => [r, TARGETS[r].bounds]));
   writeFileSync(file, JSON.stringify({ seed, countPerReader: count, caseBudgetMs: 2000, seconds: (Date.now() - started) / 1000, bounds, readers: totals }, null, 1));
   console.log(`results: ${file}`);

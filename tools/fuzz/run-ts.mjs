@@ -5,6 +5,7 @@
 // fork the others: VIM_TOOLS_OUT names the folder, entries keep their base name.
 //
 //   node tools/fuzz/run-ts.mjs tools/fuzz/main.ts tools/fuzz/batch-main.ts -- --seed 3
+import { rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'vite';
@@ -17,7 +18,9 @@ if (!entries.length) {
   console.error('usage: node tools/fuzz/run-ts.mjs <entry.ts> [more entries] -- [arguments]');
   process.exit(2);
 }
-const outDir = join(root, 'node_modules', '.cache', 'vim-tools', basename(entries[0], '.ts'));
+// One folder per run, so a CI run never rebuilds under a long run's children; removed on exit.
+const outDir = join(root, 'node_modules', '.cache', 'vim-tools', `${basename(entries[0], '.ts')}-${process.pid}`);
+process.on('exit', () => rmSync(outDir, { recursive: true, force: true }));
 await build({
   configFile: false,
   root,
