@@ -1,5 +1,5 @@
-/// <reference lib="dom" />
-/// <reference types="@webgpu/types" />
+/// <reference lib="dom" preserve="true" />
+/// <reference types="@webgpu/types" preserve="true" />
 // The public types of createClassifier and the Classifier it returns. Kept in
 // one file so the README and the .d.ts read the same way.
 import type { VimConfig } from '../model/config.js';
