@@ -41,8 +41,11 @@ async function waitReady(page: Page): Promise<void> {
 }
 
 async function classify(page: Page, photo: string, want: Expected): Promise<void> {
+  // The result list counts results: wait for a new one, not an old one with the same label.
+  const before = Number(await page.locator('#bars').getAttribute('data-results') ?? 0);
   await page.getByTestId('file-input').setInputFiles(photo);
-  await expect(page.getByTestId('top1-label')).toHaveText(want.label, { timeout: 120_000 });
+  await expect(page.locator('#bars')).toHaveAttribute('data-results', String(before + 1), { timeout: 120_000 });
+  await expect(page.getByTestId('top1-label')).toHaveText(want.label);
   // The page prints one decimal of a percentage; GPU float32 vs float64 differ far less.
   const shown = Number((await page.getByTestId('top1-score').textContent())!.replace('%', ''));
   expect(Math.abs(shown - 100 * want.score)).toBeLessThanOrEqual(0.051);

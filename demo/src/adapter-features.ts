@@ -9,6 +9,6 @@ export async function adapterFeatures(): Promise<string[]> {
   const adapter = await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
   if (!adapter) return [];
   const out: string[] = RELEVANT.map((f) => (adapter.features.has(f) ? f : `no ${f}`));
-  out.push(`${formatBytes(adapter.limits.maxStorageBufferBindingSize)} max binding`);
+  out.push(`${formatBytes(adapter.limits.maxStorageBufferBindingSize)} storage binding`);
   return out;
 }

@@ -93,13 +93,13 @@ export class Controller {
         },
       });
       if (seq !== this.loadSeq) {
-        c.dispose(); // a newer selection won while this one loaded
+        void c.dispose(); // a newer selection won while this one loaded
         return;
       }
       const previous = this.classifier;
       this.classifier = c;
       this.active = sel;
-      previous?.dispose();
+      void previous?.dispose();
       const info = c.info();
       if (file) this.v.panel.setCheckpoint(file.name);
       if (sel.resolution === undefined) this.v.panel.setNativeSize(info.resolution);
@@ -108,17 +108,18 @@ export class Controller {
       this.setStatus('ready');
       if (this.lastImage) await this.classify(this.lastImage);
     } catch (e) {
-      if (seq !== this.loadSeq) return; // superseded: its error no longer matters
+      // Superseded by a newer selection (and aborted by it): its error no longer matters.
+      if (seq !== this.loadSeq) return;
       this.loadFailed(e, pendingFileName);
     }
   }
 
   private loadFailed(e: unknown, fileName?: string): void {
     const msg = describeError(e, 'model');
-    if (fileName && msg.kind === 'not-a-checkpoint') msg.detail = `“${fileName}”: ${msg.detail}`;
+    if (fileName && msg.kind === 'not-a-checkpoint' && !msg.detail.includes(fileName)) msg.detail = `${fileName}: ${msg.detail}`;
     if (this.classifier) msg.detail += ' The previous model is still in use.';
     this.message(msg);
-    this.v.progress.failed(this.classifier ? 'Load failed · previous model kept' : 'Load failed');
+    this.v.progress.failed(this.classifier ? 'Load failed · previous model kept' : 'Load failed', this.classifier !== undefined);
     if (e instanceof GpuUnavailableError && !this.classifier) this.v.showGpuNotice(e.message);
     if (this.active) this.v.panel.set(this.active);
     // A checkpoint that failed to load is not offered again.

@@ -44,6 +44,8 @@ function showImage(file: Blob): void {
   if (previewUrl) URL.revokeObjectURL(previewUrl);
   previewUrl = URL.createObjectURL(file);
   preview.src = previewUrl;
+  $('backdrop').style.backgroundImage = `url("${previewUrl}")`;
+  stage.classList.add('has-image');
   preview.alt = (file as File).name ? `Your image: ${(file as File).name}` : 'Your image';
   if (camera.active) stopCamera();
   stageMode('image');
@@ -68,7 +70,9 @@ const app = new Controller(DEFAULT_MODEL, {
   panel, progress, results, bars, status: $('status'), message: $('message'), busy: $('busy'),
   showImage,
   showGpuNotice(detail) {
-    if (detail) $('gpu-notice-detail').textContent = detail;
+    const d = $('gpu-notice-detail');
+    d.textContent = detail ? `Details: ${detail}` : '';
+    d.hidden = !detail;
     stageMode('notice');
   },
   onResult() {
@@ -86,10 +90,24 @@ const cameraBtn = $<HTMLButtonElement>('camera-toggle');
 const snap = $<HTMLButtonElement>('snap');
 const live = $<HTMLInputElement>('live');
 const fps = $('fps');
-const loop = new LiveLoop(video, (f) => { fps.textContent = f === undefined ? '\u00a0' : `${f.toFixed(1)} frames/s`; });
+const loop = new LiveLoop(video, (f) => {
+  fps.hidden = f === undefined;
+  fps.textContent = f === undefined ? '' : `${f.toFixed(1)} frames/s`;
+});
 
-/** Frames are shrunk before preprocessing; twice the model's input keeps plenty of detail. */
-const frameSide = () => 2 * (panel.get().resolution ?? 256);
+/**
+ * The current camera frame: a VideoFrame (the engine copies it straight into a GPU
+ * texture) or, where VideoFrame is missing, a canvas copy shrunk to twice the
+ * model's input side, which keeps the preprocessing cheap.
+ */
+async function classifyFrame(liveMode: boolean): Promise<void> {
+  const frame = typeof VideoFrame === 'function' ? new VideoFrame(video) : camera.grab(2 * (panel.get().resolution ?? 256));
+  try {
+    await app.classify(frame, liveMode);
+  } finally {
+    if (frame instanceof VideoFrame) frame.close();
+  }
+}
 
 function stopCamera(): void {
   loop.stop();
@@ -113,10 +131,10 @@ cameraBtn.addEventListener('click', async () => {
   live.disabled = snap.disabled = false;
   stageMode('camera');
 });
-snap.addEventListener('click', () => void app.classify(camera.grab(frameSide())).catch(() => undefined));
+snap.addEventListener('click', () => void classifyFrame(false).catch(() => undefined));
 live.addEventListener('change', () => {
   if (!live.checked) return loop.stop();
-  loop.start(() => app.classify(camera.grab(frameSide()), true));
+  loop.start(() => classifyFrame(true));
 });
 
 setupInput({
@@ -138,7 +156,7 @@ stageMode('image');
 if (!navigator.gpu) {
   // No WebGPU at all: say so before downloading anything; the CPU path is opt-in.
   app.setStatus('unavailable');
-  progress.failed('WebGPU is not available');
+  progress.failed('WebGPU is not available in this browser');
   stageMode('notice');
 } else {
   void app.load(panel.get());

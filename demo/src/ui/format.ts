@@ -4,7 +4,8 @@ export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+  const gb = n / 1024 ** 3;
+  return `${Number.isInteger(Math.round(gb * 100) / 100) ? gb.toFixed(0) : gb.toFixed(2)} GB`;
 }
 
 export function formatMs(ms: number): string {

@@ -1,11 +1,12 @@
 // Turns any failure into words a visitor can act on: what happened, then what to do.
 // The engine's typed errors decide the wording; their own message is the detail.
 import {
-  DeviceLostError, GpuUnavailableError, InputError, LimitExceededError, ModelShapeError,
-  WeightFormatError, isOutOfMemory,
+  DeviceLostError, GpuUnavailableError, InputError, LimitExceededError, ModelShapeError, NumericsError,
+  WeightFetchError, WeightFormatError, isOutOfMemory,
 } from '../engine.js';
 
-export type MessageKind = 'no-webgpu' | 'not-a-checkpoint' | 'out-of-memory' | 'limit' | 'device-lost' | 'image' | 'camera' | 'other';
+export type MessageKind =
+  | 'no-webgpu' | 'not-a-checkpoint' | 'out-of-memory' | 'limit' | 'device-lost' | 'download' | 'image' | 'camera' | 'other';
 
 export interface Message {
   kind: MessageKind;
@@ -28,7 +29,7 @@ export function describeError(e: unknown, context: 'model' | 'image'): Message {
       detail: 'Try a lower resolution or int8 precision, or close other tabs that use the GPU. ' + detail,
     };
   }
-  if (e instanceof WeightFormatError || e instanceof ModelShapeError) {
+  if (e instanceof WeightFormatError || e instanceof ModelShapeError || (context === 'model' && e instanceof NumericsError)) {
     return {
       kind: 'not-a-checkpoint', title: 'That file is not a Vim checkpoint',
       detail: `${detail}.`,
@@ -40,8 +41,14 @@ export function describeError(e: unknown, context: 'model' | 'image'): Message {
   if (e instanceof DeviceLostError) {
     return { kind: 'device-lost', title: 'The GPU was reset', detail: `${detail}. Reload the page to start again.` };
   }
-  if (e instanceof InputError || context === 'image') {
+  if (e instanceof WeightFetchError) {
+    return { kind: 'download', title: 'The model could not be downloaded', detail: `${detail}. Check the connection and try again.` };
+  }
+  if (context === 'image') {
     return { kind: 'image', title: 'Could not classify that image', detail };
+  }
+  if (e instanceof InputError) {
+    return { kind: 'other', title: 'This setting cannot be used', detail };
   }
   return { kind: 'other', title: 'Could not load the model', detail };
 }

@@ -2,7 +2,7 @@
 // precision, input resolution and position-table interpolation. The panel only
 // reports a new Selection; the controller loads it and, when that fails, puts the
 // panel back on the selection that is actually running (set()).
-import type { Dtype } from '../engine.js';
+import { DEFAULT_INTERPOLATION, type Dtype, type Interpolation } from '../engine.js';
 import { RESOLUTIONS, type BundledModel } from '../models.js';
 
 export interface Selection {
@@ -10,7 +10,7 @@ export interface Selection {
   dtype: Dtype;
   /** Undefined: the model's own input size. */
   resolution?: number;
-  interpolation: 'official' | 'corrected';
+  interpolation: Interpolation;
 }
 
 export interface PanelElements {
@@ -30,8 +30,8 @@ export class ModelPanel {
     el.bundledName.textContent = model.name;
     el.bundledBlurb.textContent = model.blurb;
     const native = new Option('Native', NATIVE);
-    el.resolution.append(native, ...RESOLUTIONS.map((r) => new Option(`${r} × ${r}`, String(r))));
-    this.set({ source: 'bundled', dtype: model.defaultDtype, interpolation: 'official' });
+    el.resolution.append(native, ...RESOLUTIONS.map((r) => new Option(`${r} px`, String(r))));
+    this.set({ source: 'bundled', dtype: model.defaultDtype, interpolation: DEFAULT_INTERPOLATION });
     // One listener for every control: radios and selects all bubble 'change'.
     el.form.addEventListener('change', (e) => {
       const t = e.target as HTMLElement;
@@ -68,8 +68,8 @@ export class ModelPanel {
     this.el.fileName.title = name ?? '';
   }
 
-  /** Names the model's own size once it is known ("64 × 64 (native)"). */
+  /** Names the model's own size once it is known ("64 px (native)"). */
   setNativeSize(px: number | undefined): void {
-    this.el.resolution.options[0].text = px ? `${px} × ${px} (native)` : 'Native';
+    this.el.resolution.options[0].text = px ? `${px} px (native)` : 'Native';
   }
 }

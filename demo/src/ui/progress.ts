@@ -31,10 +31,13 @@ export class ProgressView {
     this.text.textContent = `${formatBytes(totalBytes)} loaded in ${formatMs(performance.now() - this.t0)}`;
   }
 
-  /** A failed load: the bar empties, the text says so (details go to the message box). */
-  failed(note: string): void {
-    this.set(0);
-    this.bar.dataset.done = 'false';
+  /**
+   * A failed load: the text says so (details go to the message box); the bar stays
+   * full when a previous model is still loaded, else it empties.
+   */
+  failed(note: string, previousKept = false): void {
+    this.set(previousKept ? 1 : 0);
+    this.bar.dataset.done = String(previousKept);
     this.text.textContent = note;
   }
 

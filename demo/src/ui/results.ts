@@ -9,8 +9,9 @@ interface Row { li: HTMLLIElement; label: HTMLSpanElement; score: HTMLSpanElemen
 
 export class ResultsView {
   private readonly rows: Row[] = [];
+  private shown = 0;
 
-  constructor(list: HTMLOListElement, private readonly m: Record<'gpu' | 'wall' | 'res' | 'mem' | 'adapter' | 'features', HTMLElement>) {
+  constructor(private readonly list: HTMLOListElement, private readonly m: Record<'gpu' | 'wall' | 'res' | 'mem' | 'adapter' | 'features', HTMLElement>) {
     for (let i = 0; i < ROWS; i++) {
       const li = document.createElement('li');
       li.className = 'bar-row empty';
@@ -46,6 +47,9 @@ export class ResultsView {
   }
 
   show(result: TimedResult): void {
+    // A result counter on the list: tests (and anyone watching) can tell a new
+    // result from an unchanged one that happens to have the same top class.
+    this.list.dataset.results = String(++this.shown);
     this.rows.forEach((r, i) => {
       const p = result.predictions[i];
       r.li.classList.toggle('empty', !p);
@@ -70,7 +74,14 @@ export class ResultsView {
     this.m.mem.textContent = info.memoryBytes ? formatBytes(info.memoryBytes) : '—';
     this.m.adapter.textContent = name;
     this.m.adapter.title = name;
-    this.m.features.textContent = info.backend === 'webgpu' && features.length ? features.join(' · ') : '—';
-    this.m.features.title = this.m.features.textContent;
+    // One unbreakable span per feature: lines wrap between features, never inside one.
+    const items = info.backend === 'webgpu' ? features : [];
+    this.m.features.replaceChildren(...(items.length ? items : ['—']).flatMap((f, i) => {
+      const span = document.createElement('span');
+      span.className = 'nowrap';
+      span.textContent = f;
+      return i ? [' · ', span] : [span];
+    }));
+    this.m.features.title = items.join(' · ');
   }
 }
