@@ -6,7 +6,8 @@
 import type { GpuContext } from '../gpu/context.js';
 import { encodeDispatches, releaseDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { readBuffer } from '../gpu/buffers.js';
-import { InputError } from '../errors.js';
+import { DeviceLostError, DisposedError, InputError, NumericsError } from '../errors.js';
+import { firstNonFinite } from '../weights/finite.js';
 import type { StateDict } from '../tensor.js';
 import { geometry, inferStride, type Geometry, type VimConfig } from './config.js';
 import { uploadWeights, destroyWeights, replacePosEmbed, type GpuMatrix, type GpuWeights, type LayerWeights } from './gpu-weights.js';
@@ -32,6 +33,8 @@ export class VimGpu {
   private readonly weights: GpuWeights;
   private readonly plans = new Map<string, ForwardPlan>();
   private disposed = false;
+  /** Why the device was lost, once `device.lost` has settled. */
+  private lostReason?: string;
 
   /**
    * From a host state dict (uploaded as f32), or from weights already on the GPU
@@ -44,6 +47,7 @@ export class VimGpu {
       this.weights = weights;
       if (options.posEmbed) replacePosEmbed(ctx, weights, options.posEmbed);
     }
+    void ctx.device.lost.then((info) => { this.lostReason = info.message || info.reason || 'unknown'; });
   }
 
   /** The stride this model uses at an input size (the one its position table fits). */
@@ -60,6 +64,8 @@ export class VimGpu {
   }
 
   plan(batch: number, height: number, width: number, stride?: number): ForwardPlan {
+    // Before anything is allocated: a plan made after dispose() would never be freed.
+    this.assertLive();
     const s = this.strideFor(height, width, stride);
     const key = `${batch}:${height}x${width}:${s}`;
     let plan = this.plans.get(key);
@@ -133,12 +139,19 @@ export class VimGpu {
     if (input.length !== want) {
       throw new InputError('input', `expected ${want} floats for (${plan.batch}, 3, ${g.height}, ${g.width}), got ${input.length}`);
     }
+    // A NaN pixel would spread to every logit; a cheap scan says which pixel instead.
+    const bad = firstNonFinite(input);
+    if (bad >= 0) {
+      const hw = g.height * g.width, b = Math.floor(bad / (3 * hw)), c = Math.floor(bad / hw) % 3, y = Math.floor((bad % hw) / g.width);
+      throw new NumericsError('input', `image ${b}, channel ${c}, pixel (${bad % g.width}, ${y}) is ${input[bad]}; inputs must be finite`);
+    }
     this.ctx.device.queue.writeBuffer(plan.act.image, 0, input.buffer, input.byteOffset, input.byteLength);
   }
 
   /** Encodes the whole forward pass into one command encoder and submits it. */
   submit(plan: ForwardPlan, input: Float32Array): void {
     this.assertLive();
+    if (this.lostReason !== undefined) throw this.lostError();
     this.writeInput(plan, input);
     const enc = this.ctx.device.createCommandEncoder({ label: 'vim.forward' });
     const pass = enc.beginComputePass({ label: 'vim.forward' });
@@ -147,11 +160,20 @@ export class VimGpu {
     this.ctx.device.queue.submit([enc.finish()]);
   }
 
-  /** Logits (B × classes) for preprocessed images (B, 3, H, W). */
+  /**
+   * Logits (B × classes) for preprocessed images (B, 3, H, W).
+   *
+   * Safe to call concurrently although calls of one shape share the plan's
+   * buffers: everything a call puts on the queue (input write, forward pass,
+   * logits copy) is queued before its first await, and the queue runs in
+   * order, so the next call's input cannot overwrite this one's before its
+   * logits are copied out. Keep it that way: no await before the readback is queued.
+   */
   async forward(input: Float32Array, batch: number, height: number, width: number, stride?: number): Promise<Float32Array> {
     const plan = this.plan(batch, height, width, stride);
     this.submit(plan, input);
-    return readBuffer(this.ctx.device, plan.act.logits, plan.sizes.logits);
+    const [logits] = await this.settle([readBuffer(this.ctx.device, plan.act.logits, plan.sizes.logits)]);
+    return checkLogits(logits);
   }
 
   /**
@@ -161,11 +183,11 @@ export class VimGpu {
   async forwardWithFeatures(input: Float32Array, batch: number, height: number, width: number, stride?: number): Promise<{ logits: Float32Array; tokens: Float32Array; geometry: Geometry }> {
     const plan = this.plan(batch, height, width, stride);
     this.submit(plan, input);
-    const [logits, tokens] = await Promise.all([
+    const [logits, tokens] = await this.settle([
       readBuffer(this.ctx.device, plan.act.logits, plan.sizes.logits),
       readBuffer(this.ctx.device, plan.act.normed, plan.sizes.normed),
     ]);
-    return { logits, tokens, geometry: plan.geometry };
+    return { logits: checkLogits(logits), tokens, geometry: plan.geometry };
   }
 
   /**
@@ -205,6 +227,39 @@ export class VimGpu {
   }
 
   private assertLive(): void {
-    if (this.disposed) throw new Error('VimGpu: used after dispose()');
+    if (this.disposed) throw new DisposedError('VimGpu: used after dispose()');
   }
+
+  private lostError(): DeviceLostError {
+    return new DeviceLostError(`the GPU device was lost (${this.lostReason ?? 'unknown'}); ` +
+      'create a new device and model to continue');
+  }
+
+  /**
+   * The readbacks' results, or DeviceLostError if the device is lost meanwhile:
+   * a lost device may leave mapAsync pending forever, or reject it with an
+   * untyped error before `device.lost` settles.
+   */
+  private async settle(reads: Array<Promise<Float32Array>>): Promise<Float32Array[]> {
+    const lost = this.ctx.device.lost.then(() => { throw this.lostError(); });
+    try {
+      return await Promise.race([Promise.all(reads), lost]);
+    } catch (e) {
+      if (e instanceof DeviceLostError) throw e;
+      // Give `lost` a moment to settle before deciding the failure was something else.
+      await Promise.race([this.ctx.device.lost, new Promise((r) => setTimeout(r, 1000))]);
+      throw this.lostReason !== undefined ? this.lostError() : e;
+    } finally {
+      lost.catch(() => undefined);
+    }
+  }
+}
+
+/** NaN or ±Infinity logits mean the model's arithmetic broke down: report it, never rank it. */
+function checkLogits(logits: Float32Array): Float32Array {
+  const bad = firstNonFinite(logits);
+  if (bad >= 0) {
+    throw new NumericsError('logits', `logit ${bad} is ${logits[bad]}: the forward pass overflowed or the weights are corrupt, so no prediction is made`);
+  }
+  return logits;
 }
