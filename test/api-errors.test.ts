@@ -156,4 +156,19 @@ describe('device loss', () => {
     many.forEach((r) => expect(r.map((p) => p.index)).toEqual(expected.map((p) => p.index)));
     await c.dispose();
   });
+
+  test('a device lost while idle is replaced by the next call, which succeeds', async () => {
+    const gpu = await nodeWebGpu();
+    const device = await (await gpu.requestAdapter())!.requestDevice();
+    devices.push(device);
+    const c = await createClassifier({ weights: tinyWeights(), device, gpu });
+    const before = await c.classify(rawPixels('tiny'), { topK: 10 });
+    device.destroy();
+    await device.lost;
+    // The new device is our own, with the adapter's features (subgroups): kernels may differ in rounding.
+    const after = await c.classify(rawPixels('tiny'), { topK: 10 });
+    expect(after.map((p) => p.index)).toEqual(before.map((p) => p.index));
+    after.forEach((p, i) => expect(Math.abs(p.score - before[i].score)).toBeLessThan(1e-6));
+    await c.dispose();
+  });
 });

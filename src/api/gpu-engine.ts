@@ -185,11 +185,23 @@ export class GpuEngine implements Engine {
     });
   }
 
+  /** The device and a plan for `batch` images; a device lost before anything was submitted is replaced, not reported. */
+  private async ready(batch: number): Promise<[Live, ForwardPlan]> {
+    for (let attempt = 0; ; attempt++) {
+      const live = await this.device();
+      try {
+        const plan = await this.planFor(live, batch);
+        if (!live.lost) return [live, plan];
+      } catch (e) {
+        if (!live.lost) throw e;
+      }
+      if (attempt === 2) throw this.lostError(live);
+    }
+  }
+
   private async run(images: EngineImage[], withTokens: boolean, signal?: AbortSignal): Promise<EngineFeatures> {
-    const live = await this.device();
-    const plan = await this.planFor(live, images.length);
+    const [live, plan] = await this.ready(images.length);
     throwIfAborted(signal);
-    if (live.lost) throw this.lostError(live);
     const { reads, free } = this.submit(live, plan, images, withTokens);
     try {
       const [logits, tokens] = await raceAbort(this.watch(live, reads), signal);

@@ -10,7 +10,7 @@
 import code from '../../shaders/preprocess.wgsl?raw';
 import type { GpuContext } from '../gpu/context.js';
 import type { KernelSource } from '../gpu/pipeline-cache.js';
-import { LimitExceededError } from '../errors.js';
+import { InputError, LimitExceededError } from '../errors.js';
 import type { ExifOrientation } from '../image/exif.js';
 import { axisTable, normalizeTable, preprocessGeometry, rowsRead, type PreprocessGeometry } from './preprocess-geometry.js';
 
@@ -100,7 +100,13 @@ function pixelBuffer(ctx: GpuContext, encoder: GPUCommandEncoder, src: PixelSour
   });
   temps.textures.push(texture);
   // Unpremultiplied, as decoded: PIL's convert('RGB') drops alpha without compositing.
-  device.queue.copyExternalImageToTexture({ source: src.source }, { texture, premultipliedAlpha: false }, [src.width, src.height]);
+  try {
+    device.queue.copyExternalImageToTexture({ source: src.source }, { texture, premultipliedAlpha: false }, [src.width, src.height]);
+  } catch (e) {
+    // SecurityError for a cross-origin image without CORS, OperationError for a source the browser cannot copy.
+    throw new InputError('image', `its pixels cannot be copied to the GPU (${(e as Error).name}: ${(e as Error).message}); ` +
+      'a cross-origin image needs crossOrigin="anonymous" and CORS headers, or pass an ImageBitmap or a Blob');
+  }
   const buffer = ctx.buffers.create('preprocess.pixels', rowBytes * src.height, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
   temps.buffers.push(buffer);
   encoder.copyTextureToBuffer({ texture }, { buffer, bytesPerRow: rowBytes }, [src.width, src.height]);
