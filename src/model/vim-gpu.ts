@@ -35,6 +35,12 @@ export class VimGpu {
   private disposed = false;
   /** Why the device was lost, once `device.lost` has settled. */
   private lostReason?: string;
+  /**
+   * Rejecters of the calls waiting on a readback, told when the device is lost.
+   * A set rather than a race against `device.lost` per call: each race would leave
+   * a reaction (holding the call's result) on a promise that never settles.
+   */
+  private readonly waiters = new Set<(e: Error) => void>();
 
   /**
    * From a host state dict (uploaded as f32), or from weights already on the GPU
@@ -47,7 +53,11 @@ export class VimGpu {
       this.weights = weights;
       if (options.posEmbed) replacePosEmbed(ctx, weights, options.posEmbed);
     }
-    void ctx.device.lost.then((info) => { this.lostReason = info.message || info.reason || 'unknown'; });
+    void ctx.device.lost.then((info) => {
+      this.lostReason = info.message || info.reason || 'unknown';
+      for (const reject of this.waiters) reject(this.lostError());
+      this.waiters.clear();
+    });
   }
 
   /** The stride this model uses at an input size (the one its position table fits). */
@@ -240,18 +250,16 @@ export class VimGpu {
    * a lost device may leave mapAsync pending forever, or reject it with an
    * untyped error before `device.lost` settles.
    */
-  private async settle(reads: Array<Promise<Float32Array>>): Promise<Float32Array[]> {
-    const lost = this.ctx.device.lost.then(() => { throw this.lostError(); });
-    try {
-      return await Promise.race([Promise.all(reads), lost]);
-    } catch (e) {
-      if (e instanceof DeviceLostError) throw e;
-      // Give `lost` a moment to settle before deciding the failure was something else.
-      await Promise.race([this.ctx.device.lost, new Promise((r) => setTimeout(r, 1000))]);
-      throw this.lostReason !== undefined ? this.lostError() : e;
-    } finally {
-      lost.catch(() => undefined);
-    }
+  private settle(reads: Array<Promise<Float32Array>>): Promise<Float32Array[]> {
+    return new Promise((resolve, reject) => {
+      if (this.lostReason !== undefined) return reject(this.lostError());
+      this.waiters.add(reject);
+      Promise.all(reads).then(resolve, async (e: unknown) => {
+        // Give `lost` a moment to settle before deciding the failure was something else.
+        for (let waited = 0; this.lostReason === undefined && waited < 1000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+        reject(this.lostReason !== undefined ? this.lostError() : e);
+      }).finally(() => this.waiters.delete(reject));
+    });
   }
 }
 

@@ -9,7 +9,7 @@ const arg = (name: string, fallback?: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
 };
-const send = (m: unknown) => new Promise<void>((resolve) => (process.send ? process.send(m, () => resolve()) : resolve()));
+const send = (m: unknown) => new Promise<void>((resolve) => (process.send ? process.send(m, undefined, {}, () => resolve()) : resolve()));
 
 await runBatch({
   reader: arg('reader')!, seed: Number(arg('seed', '1')), start: Number(arg('start', '0')), count: Number(arg('count', '100')),

@@ -18,7 +18,9 @@ export interface BatchSummary {
   /** Generator kind → outcome → cases. */
   kinds: Record<string, Record<string, number>>;
   bugs: BugRecord[];
+  /** Largest CPU time of a case. */
   maxMs: number;
+  maxWallMs: number;
   /** The slowest case, to reproduce with --case. */
   slowest?: { index: number; kind: string; ms: number };
   totalMs: number;
@@ -28,7 +30,7 @@ export interface BatchSummary {
 }
 
 export function emptySummary(reader: string, seed: number, start: number): BatchSummary {
-  return { reader, seed, start, count: 0, outcomes: {}, kinds: {}, bugs: [], maxMs: 0, totalMs: 0, largestAllocation: 0, largestAllocationRatio: 0 };
+  return { reader, seed, start, count: 0, outcomes: {}, kinds: {}, bugs: [], maxMs: 0, maxWallMs: 0, totalMs: 0, largestAllocation: 0, largestAllocationRatio: 0 };
 }
 
 /** Adds one case to a summary. */
@@ -40,6 +42,7 @@ export function record(s: BatchSummary, index: number, kind: string, o: Outcome,
   if (o.outcome.startsWith('bug:')) s.bugs.push({ index, kind, outcome: o.outcome, detail: o.detail });
   if (o.ms > s.maxMs) s.slowest = { index, kind, ms: Math.round(o.ms) };
   s.maxMs = Math.max(s.maxMs, o.ms);
+  s.maxWallMs = Math.max(s.maxWallMs, o.wallMs);
   s.totalMs += o.ms;
   s.largestAllocation = Math.max(s.largestAllocation, o.largestAllocation);
   s.largestAllocationRatio = Math.max(s.largestAllocationRatio, o.largestAllocation / Math.max(1, inputLength));

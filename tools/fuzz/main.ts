@@ -63,7 +63,7 @@ async function fuzzAll(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   const file = arg('out', `${resultsDir}/fuzz-s${seed}.json`);
   const bounds = Object.fromEntries(readers.map((r) => [r, TARGETS[r].bounds]));
-  writeFileSync(file, JSON.stringify({ seed, countPerReader: count, caseBudgetMs: 2000, seconds: (Date.now() - started) / 1000, bounds, readers: totals }, null, 1));
+  writeFileSync(file, JSON.stringify({ seed, countPerReader: count, caseBudgetCpuMs: 2000, seconds: (Date.now() - started) / 1000, bounds, readers: totals }, null, 1));
   console.log(`results: ${file}`);
   process.exitCode = Object.values(totals).some((t) => t.bugs.length) ? 1 : 0;
 }
@@ -75,7 +75,7 @@ async function runChild(reader: string, start: number, n: number): Promise<Batch
     const r = await childBatch(reader, from, start + n - from, summary);
     if (r.finished) break;
     // The child died during case r.current: that case is a bug; resume after it.
-    record(summary, r.current, 'unknown', { outcome: r.outcome, ms: 0, largestAllocation: 0, detail: r.detail }, 1);
+    record(summary, r.current, 'unknown', { outcome: r.outcome, ms: 0, wallMs: 0, largestAllocation: 0, detail: r.detail }, 1);
     from = r.current + 1;
   }
   return summary;
@@ -116,6 +116,7 @@ function mergeInto(into: BatchSummary, s: BatchSummary): void {
   into.bugs.push(...s.bugs);
   if (s.maxMs > into.maxMs) into.slowest = s.slowest;
   into.maxMs = Math.max(into.maxMs, s.maxMs);
+  into.maxWallMs = Math.max(into.maxWallMs, s.maxWallMs);
   into.totalMs += s.totalMs;
   into.largestAllocation = Math.max(into.largestAllocation, s.largestAllocation);
   into.largestAllocationRatio = Math.max(into.largestAllocationRatio, s.largestAllocationRatio);
@@ -130,7 +131,7 @@ function merge(reader: string, parts: BatchSummary[]): BatchSummary {
 
 function printTable(totals: Record<string, BatchSummary>): void {
   const outcomes = [...new Set(Object.values(totals).flatMap((t) => Object.keys(t.outcomes)))].sort();
-  const head = ['reader', 'cases', ...outcomes.map((o) => o.replace(/^typed:/, '')), 'max ms', 'max alloc'];
+  const head = ['reader', 'cases', ...outcomes.map((o) => o.replace(/^typed:/, '')), 'max cpu ms', 'max alloc'];
   const rows = Object.values(totals).map((t) => [t.reader, String(t.count), ...outcomes.map((o) => String(t.outcomes[o] ?? 0)),
     t.maxMs.toFixed(0), `${(t.largestAllocation / 2 ** 20).toFixed(1)} MiB`]);
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -51,7 +51,7 @@ function makeSeeds(rng: Rng): Uint8Array[] {
     for (let i = 0; i < data.length; i++) data[i] = (i * 7 + rng.int(40)) & 0xff;
     return new Uint8Array(jpeg.encode({ data, width, height }, quality).data);
   };
-  const out = [img(8, 8, 90), img(17, 9, 50), img(33, 20, 10), img(64, 48, 95), img(1, 1, 75)];
+  const out: Uint8Array[] = [img(8, 8, 90), img(17, 9, 50), img(33, 20, 10), img(64, 48, 95), img(1, 1, 75)];
   // EXIF orientation 6 in an APP1 segment after the JFIF APP0.
   const withExif = parse(out[1]);
   withExif.segments.splice(1, 0, { marker: 0xe1, payload: exifBlock(6, true, false) });
@@ -63,7 +63,7 @@ const SOF = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb,
 
 /** One field of one header segment made to lie. */
 function lieSegment(rng: Rng, s: Seed): Uint8Array {
-  const segments = s.segments.map((g) => ({ ...g, payload: g.payload.slice() }));
+  const segments: Segment[] = s.segments.map((g) => ({ ...g, payload: g.payload.slice() }));
   const pick = (pred: (m: number) => boolean) => segments.filter((g) => pred(g.marker));
   const choice = rng.int(7);
   const side = () => rng.pick([0, 1, 7, 8, 9, 4096, 16384, 16385, 6103, 65535, rng.int(65536)]);
@@ -116,7 +116,7 @@ function lieSegment(rng: Rng, s: Seed): Uint8Array {
 
 /** Markers out of order: a second SOI, an early EOI, SOF after SOS, RST in the headers, duplicates, drops. */
 function markerSoup(rng: Rng, s: Seed): Uint8Array {
-  const segments = s.segments.map((g) => ({ ...g }));
+  const segments: Segment[] = s.segments.map((g) => ({ ...g }));
   const i = rng.int(segments.length);
   switch (rng.int(5)) {
     case 0: segments.splice(i, 1); break;

@@ -26,7 +26,7 @@ function seed(bytes: Uint8Array): VimwSeed {
   const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Header;
   const boundaries = [0, 8, 8 + headerLength, bytes.length];
-  for (const [k, v] of Object.entries(header)) if (k !== '__metadata__') boundaries.push(8 + headerLength + v.data_offsets[0]);
+  for (const k of names(header)) boundaries.push(8 + headerLength + header[k].data_offsets[0]);
   return { bytes, headerLength, header, boundaries };
 }
 
