@@ -6,7 +6,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { encodeDispatches, releaseDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { readBuffer } from '../gpu/buffers.js';
-import { DeviceLostError, DisposedError, InputError, NumericsError } from '../errors.js';
+import { DeviceLostError, DisposedError, InputError, LimitExceededError, NumericsError } from '../errors.js';
 import { firstNonFinite } from '../weights/finite.js';
 import type { StateDict } from '../tensor.js';
 import { geometry, inferStride, type Geometry, type VimConfig } from './config.js';
@@ -53,6 +53,7 @@ export class VimGpu {
       this.weights = weights;
       if (options.posEmbed) replacePosEmbed(ctx, weights, options.posEmbed);
     }
+    this.checkWeightBindings();
     void ctx.device.lost.then((info) => {
       this.lostReason = info.message || info.reason || 'unknown';
       for (const reject of this.waiters) reject(this.lostError());
@@ -234,6 +235,21 @@ export class VimGpu {
     this.releasePlans();
     destroyWeights(this.ctx, this.weights);
     this.disposed = true;
+  }
+
+  /**
+   * Every weight buffer is bound whole; one over the binding limit would make
+   * WebGPU skip the dispatches that read it (a validation error, not an
+   * exception) and the logits would be whatever the buffer held before.
+   */
+  private checkWeightBindings(): void {
+    const limit = this.ctx.device.limits.maxStorageBufferBindingSize;
+    const big = this.weights.all.find((b) => b.size > limit);
+    if (!big) return;
+    destroyWeights(this.ctx, this.weights);
+    this.disposed = true;
+    throw new LimitExceededError('maxStorageBufferBindingSize', big.size, limit,
+      `the weight buffer '${big.label}' is too large to bind on this adapter; this model cannot run here`);
   }
 
   private assertLive(): void {

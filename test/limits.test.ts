@@ -1,0 +1,133 @@
+// Adapter limits: a batch or resolution whose activations exceed
+// maxStorageBufferBindingSize fails up front with a LimitExceededError naming
+// the limit (nothing allocated), one just under it runs and is correct, and
+// weights too large to bind are refused instead of silently computing zeros.
+// Images with absurd dimensions are refused before decoding, also through the API.
+// On lavapipe (CI) the adapter's binding limit is 128 MiB; elsewhere the test
+// asks for a device with WebGPU's default limits, which are the same.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { InputError, LimitExceededError } from '../src/errors.js';
+import type { GpuContext } from '../src/gpu/context.js';
+import { contextFromDevice } from '../src/api/device.js';
+import { nodeWebGpu } from '../src/api/node.js';
+import { createClassifier } from '../src/index.js';
+import { proceduralConfig, proceduralWeights } from '../src/model/procedural.js';
+import { VimGpu } from '../src/model/vim-gpu.js';
+import { scanScratchBytes } from '../src/ops/scan.js';
+import { bufferSource, loadVimWeights } from '../src/weights/index.js';
+import { buildPng, parseChunks } from '../tools/fuzz/targets/png.js';
+import { compare, readBin } from './fixtures.js';
+import { fixtureBytes } from './weights-helpers.js';
+
+const LIMIT = 128 * 2 ** 20;
+let gpu: GPU;
+let device: GPUDevice;
+let ctx: GpuContext;
+beforeAll(async () => {
+  gpu = await nodeWebGpu();
+  device = await (await gpu.requestAdapter())!.requestDevice();   // default limits: 128 MiB bindings
+  ctx = contextFromDevice(device, gpu);
+});
+afterAll(() => device.destroy());
+
+describe('activations', () => {
+  test('the device under test has 128 MiB bindings', () => {
+    expect(device.limits.maxStorageBufferBindingSize).toBe(LIMIT);
+  });
+
+  test('tiny: a batch whose input needs 128 MiB + 1 image fails up front naming the limit; nothing is allocated', async () => {
+    const { config, tensors } = await loadVimWeights(bufferSource('tiny.pth', fixtureBytes('tiny.pth')));
+    const vim = new VimGpu(ctx, config, tensors);
+    const perImage = 3 * 64 * 64 * 4;
+    const tooMany = Math.floor(LIMIT / perImage) + 1;
+    const before = ctx.buffers.liveCount;
+    const e = (() => { try { vim.plan(tooMany, 64, 64); } catch (x) { return x; } })() as LimitExceededError;
+    expect(e).toBeInstanceOf(LimitExceededError);
+    expect(e.limit).toBe('maxStorageBufferBindingSize');
+    expect(e.requested).toBe(tooMany * perImage);
+    expect(e.available).toBe(LIMIT);
+    expect(e.message).toMatch(/'image' activation of batch \d+ at 64x64.*smaller batch or resolution/);
+    expect(ctx.buffers.liveCount).toBe(before);
+    await expect(vim.forward(new Float32Array(tooMany * 3 * 64 * 64), tooMany, 64, 64)).rejects.toBeInstanceOf(LimitExceededError);
+    vim.dispose();
+  });
+
+  test('tiny: the largest batch that fits (2730 images, 127.97 MiB of input) runs, every image correct', async () => {
+    const { config, tensors } = await loadVimWeights(bufferSource('tiny.pth', fixtureBytes('tiny.pth')));
+    const vim = new VimGpu(ctx, config, tensors);
+    const batch = Math.floor(LIMIT / (3 * 64 * 64 * 4));
+    const one = readBin('tiny_input.bin'), expected = readBin('tiny_logits.bin');
+    const input = new Float32Array(batch * one.length);
+    for (let b = 0; b < batch; b++) input.set(one, b * one.length);
+    const logits = await vim.forward(input, batch, 64, 64);
+    for (const b of [0, 1, batch >> 1, batch - 1]) {
+      const r = compare(logits.subarray(b * 10, (b + 1) * 10), expected, 1e-4, 1e-4);
+      expect(r.ok, `image ${b}: max |Δ| ${r.maxAbs}`).toBe(true);
+    }
+    vim.dispose();
+  });
+
+  test('Vim-Ti at 224: the chunked scan scratch is the largest activation; one batch over it is refused before allocation', () => {
+    const cfg = proceduralConfig(192, 197, 2);
+    const vim = new VimGpu(ctx, cfg, proceduralWeights(cfg, 1));
+    // About 1.2 MiB of scan scratch per image (the chunk length depends on the batch, so search).
+    let fits = 1;
+    while (scanScratchBytes('chunked', fits + 1, 197, 384, 16) <= LIMIT) fits++;
+    const before = ctx.buffers.liveCount;
+    expect(() => vim.plan(fits, 224, 224)).not.toThrow();
+    const e = (() => { try { vim.plan(fits + 1, 224, 224); } catch (x) { return x; } })() as LimitExceededError;
+    expect(e).toBeInstanceOf(LimitExceededError);
+    expect(e.limit).toBe('maxStorageBufferBindingSize');
+    expect(e.message).toMatch(/'scanScratch' activation of batch \d+ at 224x224/);
+    vim.releasePlans();
+    expect(ctx.buffers.liveCount).toBe(before);
+    vim.dispose();
+  });
+});
+
+describe('weights', () => {
+  test('a head too large to bind (1.1 M classes x 32 = 134 MiB): LimitExceededError, not zeros', async () => {
+    const { config, tensors } = await loadVimWeights(bufferSource('tiny.pth', fixtureBytes('tiny.pth')));
+    const classes = 1_100_000;
+    const big = new Map(tensors);
+    big.set('head.weight', { shape: [classes, 32], data: new Float32Array(classes * 32) });
+    big.set('head.bias', { shape: [classes], data: new Float32Array(classes) });
+    const before = ctx.buffers.liveCount;
+    const e = (() => { try { return new VimGpu(ctx, { ...config, numClasses: classes }, big); } catch (x) { return x; } })();
+    expect(e).toBeInstanceOf(LimitExceededError);
+    expect((e as LimitExceededError).limit).toBe('maxStorageBufferBindingSize');
+    expect((e as Error).message).toMatch(/weight buffer 'head(\.weight)?' is too large to bind/);
+    expect(ctx.buffers.liveCount).toBe(before);
+  });
+});
+
+describe('images with absurd dimensions (public API)', () => {
+  let classify: (x: unknown) => Promise<unknown>;
+  let dispose: () => Promise<void>;
+  beforeAll(async () => {
+    const c = await createClassifier({ weights: fixtureBytes('tiny.pth'), gpu });
+    classify = (x) => c.classify(x as never);
+    dispose = () => c.dispose();
+  });
+  afterAll(() => dispose());
+
+  const png = (width: number, height: number) => {
+    const chunks = parseChunks(fixtureBytes('tiny_image.png'));
+    const ihdr = chunks[0].data.slice();
+    new DataView(ihdr.buffer).setUint32(0, width);
+    new DataView(ihdr.buffer).setUint32(4, height);
+    return buildPng([{ type: 'IHDR', data: ihdr }, ...chunks.slice(1)]);
+  };
+
+  test.each([
+    ['a PNG declaring 100000x100000', () => new Blob([png(100_000, 100_000)]), /each side must be at most 16384/],
+    ['a PNG declaring 16384x6000 (98 MP, within the limit) behind 18 KB of data', () => new Blob([png(16384, 6000)]), /cannot inflate to that/],
+    ['raw pixels claiming 1e6 x 1e6', () => ({ data: new Uint8Array(12), width: 1e6, height: 1e6, channels: 3 }), /./],
+  ])('%s: InputError within 100 ms', async (_, make, message) => {
+    const t0 = performance.now();
+    const e = await classify(make()).then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(InputError);
+    expect((e as Error).message).toMatch(message);
+    expect(performance.now() - t0).toBeLessThan(100);
+  });
+});
