@@ -11,8 +11,7 @@ import { decodeImage } from '../image/decode.js';
 import { evalTransform } from '../image/preprocess.js';
 import { acquireGpu, releaseGpu } from '../gpu/context.js';
 import { nodeGpu } from '../gpu/node.js';
-import { VimGpu } from '../model/vim-gpu.js';
-import { readWeightsFile } from './weights-file.js';
+import { modelOnGpu, readWeightsFile } from './weights-file.js';
 import { nativeSize } from './infer.js';
 
 interface Sample { path: string; label: number }
@@ -47,7 +46,8 @@ export async function evaluate(argv: string[]): Promise<void> {
     },
   });
   if (!values.weights || !values.images) throw new InputError('arguments', 'eval needs --weights FILE and --images DIR');
-  const { config, tensors, metadata } = await readWeightsFile(values.weights);
+  const file = await readWeightsFile(values.weights);
+  const { config, metadata } = file;
   const classes = classesFor(config.numClasses, metadata);
   if (!classes?.every((c) => c.wnid)) throw new InputError(values.weights, 'the file does not say which WordNet id each output is (needed to score an ImageFolder)');
   const wnidToIndex = new Map(classes.map((c) => [c.wnid!, c.index]));
@@ -55,7 +55,7 @@ export async function evaluate(argv: string[]): Promise<void> {
   const samples = await listImages(values.images, wnidToIndex, values.limit ? Number(values.limit) : undefined);
   const batch = Math.max(1, Number(values.batch));
   const ctx = await acquireGpu({ gpu: await nodeGpu() });
-  const vim = new VimGpu(ctx, config, tensors);
+  const vim = await modelOnGpu(ctx, file);
   const perClass = new Map<number, { n: number; top1: number }>();
   let top1 = 0, top5 = 0;
   const t0 = performance.now();
@@ -83,7 +83,7 @@ export async function evaluate(argv: string[]): Promise<void> {
   }
   const seconds = (performance.now() - t0) / 1000;
   const result = {
-    weights: values.weights, images: samples.length, size, top1: top1 / samples.length, top5: top5 / samples.length, seconds,
+    weights: values.weights, dtype: file.dtype, images: samples.length, size, top1: top1 / samples.length, top5: top5 / samples.length, seconds,
     perClass: [...perClass.entries()].sort(([a], [b]) => a - b).map(([index, s]) => ({ index, name: classes[index].name, wnid: classes[index].wnid, n: s.n, top1: s.top1 / s.n })),
   };
   if (values.json) {

@@ -5,10 +5,9 @@ import { InputError } from '../errors.js';
 import type { VimConfig } from '../model/config.js';
 import { defaultLabels } from '../model/labels.js';
 import { metadataImageSize } from '../model/classes.js';
-import { readWeightsFile } from './weights-file.js';
+import { readWeightsFile, type WeightsFile } from './weights-file.js';
 import { decodeImage } from '../image/decode.js';
 import { evalTransform } from '../image/preprocess.js';
-import type { StateDict } from '../tensor.js';
 import { topK } from '../model/top-k.js';
 
 export interface InferArgs {
@@ -56,18 +55,19 @@ async function readImage(path: string, size: number, batch: number): Promise<Flo
   return out;
 }
 
-async function runBackend(args: InferArgs, sd: StateDict, cfg: VimConfig, input: Float32Array, batch: number, h: number, w: number): Promise<Float32Array> {
+async function runBackend(args: InferArgs, file: WeightsFile, input: Float32Array, batch: number, h: number, w: number): Promise<Float32Array> {
   if (args.backend === 'reference') {
     const { referenceForward } = await import('../reference/vim.js');
-    const { logits } = referenceForward(sd, cfg, input, batch, h, w, { stride: args.stride });
+    const { logits } = referenceForward(file.tensors, file.config, input, batch, h, w, { stride: args.stride });
     return Float32Array.from(logits);
   }
   const { runOnNodeGpu } = await import('./node-engine.js');
-  return runOnNodeGpu(sd, cfg, input, batch, h, w, args.stride);
+  return runOnNodeGpu(file, input, batch, h, w, args.stride);
 }
 
 export async function infer(args: InferArgs): Promise<void> {
-  const { config, tensors, metadata } = await readWeightsFile(args.weights);
+  const file = await readWeightsFile(args.weights);
+  const { config, metadata } = file;
   let input: Float32Array, batch: number, h: number, w: number;
   if (args.input) {
     if (!args.size) throw new InputError(args.input, '--input needs --size HxW');
@@ -82,7 +82,7 @@ export async function infer(args: InferArgs): Promise<void> {
   } else {
     throw new InputError('arguments', 'give --image FILE or --input FILE.bin --size HxW');
   }
-  const logits = await runBackend(args, tensors, config, input, batch, h, w);
+  const logits = await runBackend(args, file, input, batch, h, w);
   if (args.out) await writeFile(args.out, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
   const labels = defaultLabels(config.numClasses, metadata);
   const results = [];

@@ -63,7 +63,16 @@ export async function convertWeights(src: RandomAccessSource, o: ConvertOptions)
     }
     o.onProgress?.(readBytes, opened.totalBytes);
   }
-  return writeEngineFile(entries, { config, target: o.dtype, quantization, source: src.name });
+  return writeEngineFile(entries, { config, target: o.dtype, quantization, source: src.name, carried: await carriedMetadata(src) });
+}
+
+/** Metadata worth keeping through a conversion: what the classes are and the input size trained at. */
+const CARRIED_KEYS = ['classes', 'arch'];
+
+async function carriedMetadata(src: RandomAccessSource): Promise<Record<string, string>> {
+  if ((await detectFormat(src)) !== 'safetensors') return {};
+  const { metadata } = await readSafetensorsHeader(src);
+  return Object.fromEntries(CARRIED_KEYS.filter((k) => typeof metadata[k] === 'string').map((k) => [k, metadata[k]]));
 }
 
 function bytesOf(a: Float32Array | Uint16Array | Int8Array): Uint8Array {

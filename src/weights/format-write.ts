@@ -34,6 +34,8 @@ export interface WriteOptions {
   quantization: Record<string, { storage: StorageDType; scheme?: string; scale?: string }>;
   /** Shown in the metadata: where the weights came from (file name, no path). */
   source?: string;
+  /** Descriptive entries carried over from the source file (classes, arch); never override ours. */
+  carried?: Record<string, string>;
 }
 
 export async function writeEngineFile(entries: WriteEntry[], o: WriteOptions): Promise<EngineFile> {
@@ -52,6 +54,7 @@ export async function writeEngineFile(entries: WriteEntry[], o: WriteOptions): P
   const hashes: Record<string, string> = {};
   for (const e of layout) hashes[e.name] = await digestHex(e.bytes);
   const metadata: Record<string, string> = {
+    ...o.carried,
     format: FORMAT_NAME,
     format_version: String(FORMAT_VERSION),
     dtype: o.target,
