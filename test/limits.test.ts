@@ -52,16 +52,22 @@ describe('activations', () => {
     vim.dispose();
   });
 
-  test('tiny: the largest batch that fits (2730 images, 127.97 MiB of input) runs, every image correct', async () => {
-    const { config, tensors } = await loadVimWeights(bufferSource('tiny.pth', fixtureBytes('tiny.pth')));
-    const vim = new VimGpu(ctx, config, tensors);
-    const batch = Math.floor(LIMIT / (3 * 64 * 64 * 4));
-    const one = readBin('tiny_input.bin'), expected = readBin('tiny_logits.bin');
-    const input = new Float32Array(batch * one.length);
-    for (let b = 0; b < batch; b++) input.set(one, b * one.length);
-    const logits = await vim.forward(input, batch, 64, 64);
-    for (const b of [0, 1, batch >> 1, batch - 1]) {
-      const r = compare(logits.subarray(b * 10, (b + 1) * 10), expected, 1e-4, 1e-4);
+  test('the largest batch that fits runs, every image as in batch 1 (1024x1024 inputs: 12 MiB each, 10 fit)', async () => {
+    // A small procedural Vim taking 1024x1024 inputs in 32x32 patches, so the limit is reached in 10 images, not thousands.
+    const cfg = { depth: 1, embedDim: 8, dInner: 16, dState: 4, dConv: 4, dtRank: 1, patchSize: 32, numClasses: 10, posRows: 32 * 32 + 1, normEps: 1e-5 };
+    const vim = new VimGpu(ctx, cfg, proceduralWeights(cfg, 3));
+    const perImage = 3 * 1024 * 1024;
+    const batch = Math.floor(LIMIT / (4 * perImage));
+    expect(batch).toBe(10);
+    // One pattern, shifted per image, so every image differs and a mix-up between slots shows.
+    const pattern = Float32Array.from({ length: perImage + batch * 4099 }, (_, i) => Math.sin(i * 0.01));
+    const input = new Float32Array(batch * perImage);
+    for (let b = 0; b < batch; b++) input.set(pattern.subarray(b * 4099, b * 4099 + perImage), b * perImage);
+    const logits = await vim.forward(input, batch, 1024, 1024);
+    await expect(vim.forward(new Float32Array((batch + 1) * perImage), batch + 1, 1024, 1024)).rejects.toThrow(/'image' activation of batch 11/);
+    for (const b of [0, 4, batch - 1]) {
+      const alone = await vim.forward(input.subarray(b * perImage, (b + 1) * perImage), 1, 1024, 1024);
+      const r = compare(logits.subarray(b * 10, (b + 1) * 10), alone, 1e-4, 1e-4);
       expect(r.ok, `image ${b}: max |Δ| ${r.maxAbs}`).toBe(true);
     }
     vim.dispose();
