@@ -2,54 +2,8 @@
 // model (today the tiny fixture). Expected classes are not hard-coded: each test
 // computes them with the float64 reference forward in Node from the same files.
 import { readFile } from 'node:fs/promises';
-import { test, expect, type Browser, type Page, type TestInfo } from '@playwright/test';
-import { applyOrientation, decodeImage, evalTransform } from '../src/image/index.js';
-import { bufferSource, loadVimWeights } from '../src/weights/index.js';
-import { referenceForward } from '../src/reference/vim.js';
-import { softmax, topK } from '../src/model/top-k.js';
-
-// Must match DEFAULT_MODEL in demo/src/models.ts (its weights, labels and input size).
-const WEIGHTS = 'test/fixtures/vim/tiny.pth';
-const SIZE = 64;
-const label = (i: number) => `class ${i}`;
-const PHOTOS = { cat: 'test/photos/chelsea.png', coffee: 'test/photos/coffee.png' };
-
-interface Expected { label: string; score: number; margin: number }
-
-/** Top-1 of the reference forward, decoded and preprocessed the way the page does it. */
-async function reference(photo: string): Promise<Expected> {
-  const { config, tensors } = await loadVimWeights(bufferSource(WEIGHTS, new Uint8Array(await readFile(WEIGHTS))));
-  const decoded = decodeImage(new Uint8Array(await readFile(photo)), photo);
-  const input = evalTransform(applyOrientation(decoded, decoded.orientation), SIZE);
-  const { logits } = referenceForward(tensors, config, input, 1, SIZE, SIZE);
-  const [first, second] = topK(softmax(logits), 2);
-  return { label: label(first.index), score: first.value, margin: first.value - second.value };
-}
-
-/** Uncaught page errors fail the test; console output goes to the test log. */
-function watch(page: Page): Error[] {
-  const errors: Error[] = [];
-  page.on('pageerror', (e) => errors.push(e));
-  page.on('console', (m) => {
-    if (m.type() !== 'debug') console.log(`[browser ${m.type()}] ${m.text().slice(0, 300)}`);
-  });
-  return errors;
-}
-
-async function waitReady(page: Page): Promise<void> {
-  await expect(page.getByTestId('status')).toHaveText('ready', { timeout: 240_000 });
-}
-
-async function classify(page: Page, photo: string, want: Expected): Promise<void> {
-  // The result list counts results: wait for a new one, not an old one with the same label.
-  const before = Number(await page.locator('#bars').getAttribute('data-results') ?? 0);
-  await page.getByTestId('file-input').setInputFiles(photo);
-  await expect(page.locator('#bars')).toHaveAttribute('data-results', String(before + 1), { timeout: 120_000 });
-  await expect(page.getByTestId('top1-label')).toHaveText(want.label);
-  // The page prints one decimal of a percentage; GPU float32 vs float64 differ far less.
-  const shown = Number((await page.getByTestId('top1-score').textContent())!.replace('%', ''));
-  expect(Math.abs(shown - 100 * want.score)).toBeLessThanOrEqual(0.051);
-}
+import { test, expect, type Page } from '@playwright/test';
+import { classify, newPage, PHOTOS, reference, screenshot, waitReady, type Expected } from './demo-support.js';
 
 /** Page load → status ready → photo chosen → top-1 shown, in ms; also the weight requests seen. */
 async function timedFirstResult(page: Page, photo: string, want: Expected, reload: boolean): Promise<{ ms: number; weightRequests: number }> {
@@ -64,19 +18,6 @@ async function timedFirstResult(page: Page, photo: string, want: Expected, reloa
   const ms = Date.now() - t0;
   page.off('request', count);
   return { ms, weightRequests };
-}
-
-async function screenshot(page: Page, info: TestInfo, name: string): Promise<void> {
-  const path = info.outputPath(name);
-  await page.screenshot({ path, fullPage: true });
-  await info.attach(name, { path, contentType: 'image/png' });
-}
-
-async function newPage(browser: Browser, init?: () => void): Promise<{ page: Page; errors: Error[]; close(): Promise<void> }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  if (init) await context.addInitScript(init);
-  const page = await context.newPage();
-  return { page, errors: watch(page), close: () => context.close() };
 }
 
 test('classifies a photo like the reference; cold and cached load → first result', async ({ browser }, info) => {
@@ -116,22 +57,58 @@ test('without WebGPU the page says what to do, and the CPU path still works', as
   await close();
 });
 
-test('a corrupt checkpoint shows the error and the previous model keeps working', async ({ browser }, info) => {
+/** A DataTransfer in the page holding one file with the given bytes (for drop and paste events). */
+async function transfer(page: Page, name: string, bytes: number[], type = '') {
+  return page.evaluateHandle(([n, b, t]) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(b)], n, { type: t }));
+    return dt;
+  }, [name, bytes, type] as const);
+}
+
+async function waitForResults(page: Page, atLeast: number): Promise<void> {
+  await expect.poll(async () => Number(await page.locator('#bars').getAttribute('data-results') ?? 0), { timeout: 120_000 })
+    .toBeGreaterThanOrEqual(atLeast);
+}
+
+test('every input path (file, paste, drop, camera live); a corrupt checkpoint keeps the model', async ({ playwright }, info) => {
   const [cat, coffee] = await Promise.all([reference(PHOTOS.cat), reference(PHOTOS.coffee)]);
-  const { page, errors, close } = await newPage(browser);
-  await page.goto('/demo/');
+  // Chromium's fake camera (a moving test pattern), permission granted without a prompt.
+  const launch = info.project.use.launchOptions ?? {};
+  const browser = await playwright.chromium.launch({
+    ...launch, args: [...(launch.args ?? []), '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+  });
+  const { page, errors } = await newPage(browser);
+  await page.goto(new URL('/demo/', info.project.use.baseURL).href);
   await waitReady(page);
   await classify(page, PHOTOS.cat, cat);
 
+  // Paste (a copied image) and drop (onto the image area).
+  const paste = await transfer(page, 'coffee.png', [...await readFile(PHOTOS.coffee)], 'image/png');
+  await page.evaluate((dt) => window.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt })), paste);
+  await waitForResults(page, 2);
+  await expect(page.getByTestId('top1-score')).toHaveText(`${(100 * coffee.score).toFixed(1)}%`);
+  const drop = await transfer(page, 'cat.png', [...await readFile(PHOTOS.cat)], 'image/png');
+  await page.locator('#stage').dispatchEvent('drop', { dataTransfer: drop });
+  await waitForResults(page, 3);
+  await expect(page.getByTestId('top1-score')).toHaveText(`${(100 * cat.score).toFixed(1)}%`);
+
+  // Camera: one frame, then live mode with a frames/s readout.
+  await page.getByRole('button', { name: 'Camera' }).click();
+  await expect(page.locator('#video')).toBeVisible();
+  await page.getByRole('button', { name: 'Classify frame' }).click();
+  await waitForResults(page, 4);
+  await page.getByRole('switch', { name: 'Live' }).check({ force: true });
+  await waitForResults(page, 8);
+  await expect(page.locator('#fps')).toHaveText(/^\d+(\.\d)? frames\/s$/);
+  console.log(`live mode on SwiftShader: ${await page.locator('#fps').textContent()}`);
+  await screenshot(page, info, 'demo-camera-live.png');
+  await page.getByRole('button', { name: 'Camera' }).click();
+  await expect(page.locator('#fps')).toBeHidden();
+
   // A zip header followed by junk: looks like a .pth at first glance, is not one.
   const junk = [0x50, 0x4b, 0x03, 0x04, ...Array.from({ length: 4096 }, (_, i) => (i * 131 + 7) & 0xff)];
-  const drop = await page.evaluateHandle((bytes) => {
-    const dt = new DataTransfer();
-    dt.items.add(new File([new Uint8Array(bytes)], 'vim_t_midclstok_76p1acc.pth'));
-    return dt;
-  }, junk);
-  await page.getByTestId('checkpoint-drop').dispatchEvent('drop', { dataTransfer: drop });
-
+  await page.getByTestId('checkpoint-drop').dispatchEvent('drop', { dataTransfer: await transfer(page, 'vim_t_midclstok_76p1acc.pth', junk) });
   const message = page.getByTestId('message');
   await expect(message).toBeVisible();
   await expect(message).toContainText('not a Vim checkpoint');
@@ -143,5 +120,5 @@ test('a corrupt checkpoint shows the error and the previous model keeps working'
   // The previous model still answers, for a new photo too.
   await classify(page, PHOTOS.coffee, coffee);
   expect(errors).toEqual([]);
-  await close();
+  await browser.close();
 });

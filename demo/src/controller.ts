@@ -48,8 +48,9 @@ export class Controller {
 
   constructor(private readonly model: BundledModel, private readonly v: ControllerViews) {}
 
-  get hasModel(): boolean {
-    return this.classifier !== undefined;
+  /** The running model's input side, once one is loaded. */
+  get resolution(): number | undefined {
+    return this.classifier?.info().resolution;
   }
 
   setStatus(s: Status): void {

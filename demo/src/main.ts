@@ -4,7 +4,7 @@ import { Controller } from './controller.js';
 import { DEFAULT_MODEL } from './models.js';
 import { Camera, LiveLoop } from './ui/camera.js';
 import { setupInput } from './ui/input.js';
-import { cameraError } from './ui/messages.js';
+import { cameraError, describeError } from './ui/messages.js';
 import { ModelPanel } from './ui/model-panel.js';
 import { ProgressView } from './ui/progress.js';
 import { ResultsView } from './ui/results.js';
@@ -95,18 +95,10 @@ const loop = new LiveLoop(video, (f) => {
   fps.textContent = f === undefined ? '' : `${f.toFixed(1)} frames/s`;
 });
 
-/**
- * The current camera frame: a VideoFrame (the engine copies it straight into a GPU
- * texture) or, where VideoFrame is missing, a canvas copy shrunk to twice the
- * model's input side, which keeps the preprocessing cheap.
- */
+/** Classifies the current camera frame, shrunk to twice the model's input side. */
 async function classifyFrame(liveMode: boolean): Promise<void> {
-  const frame = typeof VideoFrame === 'function' ? new VideoFrame(video) : camera.grab(2 * (panel.get().resolution ?? 256));
-  try {
-    await app.classify(frame, liveMode);
-  } finally {
-    if (frame instanceof VideoFrame) frame.close();
-  }
+  const side = 2 * (app.resolution ?? 224);
+  await app.classify(camera.grab(side), liveMode);
 }
 
 function stopCamera(): void {
@@ -131,7 +123,9 @@ cameraBtn.addEventListener('click', async () => {
   live.disabled = snap.disabled = false;
   stageMode('camera');
 });
-snap.addEventListener('click', () => void classifyFrame(false).catch(() => undefined));
+snap.addEventListener('click', () => {
+  classifyFrame(false).catch((e: unknown) => app.message(describeError(e, 'image')));
+});
 live.addEventListener('change', () => {
   if (!live.checked) return loop.stop();
   loop.start(() => classifyFrame(true));

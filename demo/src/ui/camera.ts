@@ -32,20 +32,24 @@ export class Camera {
   }
 
   /**
-   * The current frame on a canvas whose shorter side is at most `shorter` px: the
-   * model's preprocessing would shrink it anyway, and a smaller canvas makes the
-   * exact (CPU) bicubic resize cheap enough for live mode.
+   * The current frame as pixels whose shorter side is at most `shorter` px: the
+   * model's preprocessing shrinks it anyway, and a small copy is cheap to hand
+   * over. Plain pixels work everywhere; handing the engine a VideoFrame does not
+   * (Chromium on SwiftShader cannot copy an I420 frame into a GPU texture).
    */
-  grab(shorter: number): HTMLCanvasElement {
+  grab(shorter: number): ImageData {
     const w = this.video.videoWidth, h = this.video.videoHeight;
     if (!w || !h) throw new Error('the camera has not delivered a frame yet');
     const scale = Math.min(1, shorter / Math.min(w, h));
-    this.canvas.width = Math.round(w * scale);
-    this.canvas.height = Math.round(h * scale);
+    const cw = Math.max(1, Math.round(w * scale)), ch = Math.max(1, Math.round(h * scale));
+    if (this.canvas.width !== cw || this.canvas.height !== ch) {
+      this.canvas.width = cw;
+      this.canvas.height = ch;
+    }
     const ctx = this.canvas.getContext('2d', { willReadFrequently: true })!;
     ctx.imageSmoothingQuality = 'high';
-    ctx.drawImage(this.video, 0, 0, this.canvas.width, this.canvas.height);
-    return this.canvas;
+    ctx.drawImage(this.video, 0, 0, cw, ch);
+    return ctx.getImageData(0, 0, cw, ch);
   }
 }
 

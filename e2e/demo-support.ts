@@ -1,0 +1,65 @@
+// Shared by the demo specs: the expected answer from the float64 reference in
+// Node (nothing hard-coded), and page helpers that drive the demo like a visitor.
+import { readFile } from 'node:fs/promises';
+import { expect, type Browser, type Page, type TestInfo } from '@playwright/test';
+import { applyOrientation, decodeImage, evalTransform } from '../src/image/index.js';
+import { bufferSource, loadVimWeights } from '../src/weights/index.js';
+import { referenceForward } from '../src/reference/vim.js';
+import { softmax, topK } from '../src/model/top-k.js';
+
+// Must match DEFAULT_MODEL in demo/src/models.ts (its weights, labels and input size).
+export const WEIGHTS = 'test/fixtures/vim/tiny.pth';
+const SIZE = 64;
+const label = (i: number) => `class ${i}`;
+export const PHOTOS = { cat: 'test/photos/chelsea.png', coffee: 'test/photos/coffee.png' };
+
+export interface Expected { label: string; score: number; margin: number }
+
+/** Top-1 of the reference forward, decoded and preprocessed the way the engine does it. */
+export async function reference(photo: string): Promise<Expected> {
+  const { config, tensors } = await loadVimWeights(bufferSource(WEIGHTS, new Uint8Array(await readFile(WEIGHTS))));
+  const decoded = decodeImage(new Uint8Array(await readFile(photo)), photo);
+  const input = evalTransform(applyOrientation(decoded, decoded.orientation), SIZE);
+  const { logits } = referenceForward(tensors, config, input, 1, SIZE, SIZE);
+  const [first, second] = topK(softmax(logits), 2);
+  return { label: label(first.index), score: first.value, margin: first.value - second.value };
+}
+
+/** Uncaught page errors are collected (tests expect none); console output goes to the test log. */
+export function watch(page: Page): Error[] {
+  const errors: Error[] = [];
+  page.on('pageerror', (e) => errors.push(e));
+  page.on('console', (m) => {
+    if (m.type() !== 'debug') console.log(`[browser ${m.type()}] ${m.text().slice(0, 300)}`);
+  });
+  return errors;
+}
+
+export async function waitReady(page: Page): Promise<void> {
+  await expect(page.getByTestId('status')).toHaveText('ready', { timeout: 240_000 });
+}
+
+/** Chooses a photo through the file input and checks the new top-1 against the reference. */
+export async function classify(page: Page, photo: string, want: Expected): Promise<void> {
+  // The result list counts results: wait for a new one, not an old one with the same label.
+  const before = Number(await page.locator('#bars').getAttribute('data-results') ?? 0);
+  await page.getByTestId('file-input').setInputFiles(photo);
+  await expect(page.locator('#bars')).toHaveAttribute('data-results', String(before + 1), { timeout: 120_000 });
+  await expect(page.getByTestId('top1-label')).toHaveText(want.label);
+  // The page prints one decimal of a percentage; GPU float32 vs float64 differ far less.
+  const shown = Number((await page.getByTestId('top1-score').textContent())!.replace('%', ''));
+  expect(Math.abs(shown - 100 * want.score)).toBeLessThanOrEqual(0.051);
+}
+
+export async function screenshot(page: Page, info: TestInfo, name: string): Promise<void> {
+  const path = info.outputPath(name);
+  await page.screenshot({ path, fullPage: true });
+  await info.attach(name, { path, contentType: 'image/png' });
+}
+
+export async function newPage(browser: Browser, init?: () => void): Promise<{ page: Page; errors: Error[]; close(): Promise<void> }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  if (init) await context.addInitScript(init);
+  const page = await context.newPage();
+  return { page, errors: watch(page), close: () => context.close() };
+}
