@@ -1,6 +1,8 @@
 // The npm package as a web developer gets it: pack, install the tarball into a
 // fresh Vite app (no `webgpu` package: it is an optional peer for Node), build
-// it, serve the build with `vite preview`, and classify in Chromium.
+// it, serve the build with `vite preview`, and classify in Chromium, both in
+// the package's Web Worker (the default in a page, bundled by the app's Vite)
+// and in the page (worker: false).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,8 +17,8 @@ let url = '';
 
 const MAIN = `
 import { createClassifier } from 'vim-webgpu';
-async function main() {
-  const classifier = await createClassifier({ weights: '/tiny.pth' });
+async function run(options) {
+  const classifier = await createClassifier({ weights: '/tiny.pth', ...options });
   const img = new Image();
   img.src = '/tiny_image.png';
   await img.decode();
@@ -25,6 +27,10 @@ async function main() {
   const info = classifier.info();
   await classifier.dispose();
   return { fromImage, fromFile, info };
+}
+async function main() {
+  // The default in a page is the bundled Web Worker; worker: false runs WebGPU in the page.
+  return { worker: await run({}), page: await run({ worker: false }) };
 }
 main().then((r) => { window.result = r; }, (e) => { window.result = { error: String(e && e.stack || e) }; });
 `;
@@ -72,11 +78,14 @@ test('a Vite app built against the packed tarball classifies in Chromium', async
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url);
   const handle = await page.waitForFunction(() => (window as unknown as { result?: unknown }).result, undefined, { timeout: 120_000 });
-  const result = await handle.jsonValue() as { error?: string; fromImage: Array<{ index: number }>; fromFile: Array<{ index: number }>; info: unknown };
+  type Run = { fromImage: Array<{ index: number }>; fromFile: Array<{ index: number }>; info: unknown };
+  const result = await handle.jsonValue() as { error?: string; worker: Run; page: Run };
   expect(result.error).toBeUndefined();
   const top1 = topK(readBin('tiny_logits.bin'), 1)[0].index;
-  expect(result.fromImage[0].index).toBe(top1);
-  expect(result.fromFile[0].index).toBe(top1);
-  expect(result.info).toMatchObject({ backend: 'webgpu', resolution: 64 });
+  for (const run of [result.worker, result.page]) {
+    expect(run.fromImage[0].index).toBe(top1);
+    expect(run.fromFile[0].index).toBe(top1);
+    expect(run.info).toMatchObject({ backend: 'webgpu', resolution: 64 });
+  }
   expect(errors).toEqual([]);
 });

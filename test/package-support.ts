@@ -32,7 +32,7 @@ export function tempDir(prefix: string): string {
 export function packTarball(work: string): string {
   const stage = join(work, 'stage');
   mkdirSync(stage, { recursive: true });
-  for (const f of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'vite.config.ts', 'src', 'shaders', 'weights']) {
+  for (const f of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'vite.config.ts', 'src', 'shaders', 'weights', 'e2e']) {
     if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(stage, f), { recursive: true });
   }
   symlinkSync(join(ROOT, 'node_modules'), join(stage, 'node_modules'), 'dir');

@@ -7,6 +7,9 @@ import { createClassifier, type ImageInput, type Prediction } from '../../src/in
 const FIXTURES = '/test/fixtures/vim/';
 
 export interface InputResult {
+  /** The default in a page: the Web Worker engine (CPU preprocessing in the worker). */
+  worker: Prediction[];
+  /** worker: false: WebGPU in this thread, GPU preprocessing (copyExternalImageToTexture for DOM sources). */
   gpu: Prediction[];
   cpu: Prediction[];
 }
@@ -38,23 +41,33 @@ async function inputs(): Promise<Record<string, ImageInput>> {
   };
 }
 
-export async function apiInputs(): Promise<{ results: Record<string, InputResult>; features: { grid: number[]; dim: number; patches: number; cls: number[] }; info: unknown }> {
+export async function apiInputs(): Promise<{ results: Record<string, InputResult>; features: { grid: number[]; dim: number; patches: number; cls: number[]; workerCls: number[]; workerGrid: number[] }; info: { worker: unknown; gpu: unknown } }> {
   const weights = `${FIXTURES}tiny.pth`;
-  const gpu = await createClassifier({ weights });
+  const worker = await createClassifier({ weights });
+  const gpu = await createClassifier({ weights, worker: false });
   const cpu = await createClassifier({ weights, device: 'cpu' });
   const results: Record<string, InputResult> = {};
   try {
     for (const [name, input] of Object.entries(await inputs())) {
-      results[name] = { gpu: await gpu.classify(input, { topK: 10 }), cpu: await cpu.classify(input, { topK: 10 }) };
+      results[name] = {
+        worker: await worker.classify(input, { topK: 10 }),
+        gpu: await gpu.classify(input, { topK: 10 }),
+        cpu: await cpu.classify(input, { topK: 10 }),
+      };
       if (input instanceof VideoFrame) input.close();
     }
-    const feats = await gpu.features(await (await fetch(`${FIXTURES}tiny_image.png`)).blob());
+    const png = await (await fetch(`${FIXTURES}tiny_image.png`)).blob();
+    const feats = await gpu.features(png), workerFeats = await worker.features(png);
     return {
       results,
-      features: { grid: feats.grid, dim: feats.dim, patches: feats.patches.length, cls: Array.from(feats.cls) },
-      info: gpu.info(),
+      features: {
+        grid: feats.grid, dim: feats.dim, patches: feats.patches.length, cls: Array.from(feats.cls),
+        workerCls: Array.from(workerFeats.cls), workerGrid: workerFeats.grid,
+      },
+      info: { worker: worker.info(), gpu: gpu.info() },
     };
   } finally {
+    await worker.dispose();
     await gpu.dispose();
     await cpu.dispose();
   }

@@ -5,10 +5,12 @@ import { DisposedError, GpuUnavailableError, InputError } from '../errors.js';
 import { defaultLabels } from '../model/labels.js';
 import { softmax, topK } from '../model/top-k.js';
 import { CpuEngine } from './cpu-engine.js';
-import { DEFAULT_DTYPE, DEFAULT_INTERPOLATION, DEFAULT_MAX_BATCH, DEFAULT_TOP_K } from './defaults.js';
+import { DEFAULT_DTYPE, DEFAULT_INTERPOLATION, DEFAULT_MAX_BATCH, DEFAULT_TOP_K, DEFAULT_WEIGHTS, DEFAULT_WORKER_IN_PAGES } from './defaults.js';
 import type { Engine, EngineImage, LoadRequest, ModelSummary } from './engine.js';
 import { raceAbort, throwIfAborted } from './errors.js';
 import { GpuEngine } from './gpu-engine.js';
+import { isNode } from './node.js';
+import { WorkerEngineAdapter } from './worker-engine.js';
 import { prepareImage, type PreparedImage } from './inputs.js';
 import type {
   Classifier, ClassifierInfo, ClassifierOptions, ClassifyOptions, ImageFeatures, ImageInput, Prediction,
@@ -24,9 +26,25 @@ function checkOptions(o: ClassifierOptions): void {
   if (o.maxBatch !== undefined && !(Number.isInteger(o.maxBatch) && o.maxBatch >= 1)) {
     throw new InputError('options', `maxBatch must be a positive integer, got ${o.maxBatch}`);
   }
-  if (o.worker) {
-    throw new InputError('options', 'worker: true is not available in this build yet (the engine runs in the calling thread); leave it out');
+  if (o.worker && (o.device === 'cpu' || typeof o.device === 'object')) {
+    throw new InputError('options', 'worker: true runs WebGPU in the worker on its own device; it cannot use device: \'cpu\' or a GPUDevice of this thread');
   }
+}
+
+/** A page's main thread with Web Workers (not Node, not inside a worker). */
+function inBrowserPage(): boolean {
+  const g = globalThis as { window?: unknown; document?: unknown; Worker?: unknown };
+  return !isNode() && typeof g.window === 'object' && typeof g.document === 'object' && typeof g.Worker === 'function';
+}
+
+/** The worker engine by default in pages (keeps the page responsive); in-thread in Node and workers. */
+function wantsWorker(o: ClassifierOptions): boolean {
+  if (o.worker !== undefined) return o.worker;
+  if (o.device === 'cpu' || typeof o.device === 'object' || o.gpu) return false;
+  const w = o.weights ?? DEFAULT_WEIGHTS;
+  const sendable = typeof w === 'string' || w instanceof URL || (typeof Blob !== 'undefined' && w instanceof Blob) ||
+    w instanceof ArrayBuffer || ArrayBuffer.isView(w);
+  return DEFAULT_WORKER_IN_PAGES && inBrowserPage() && sendable;
 }
 
 async function loadEngine(o: ClassifierOptions): Promise<{ engine: Engine; summary: ModelSummary }> {
@@ -38,7 +56,7 @@ async function loadEngine(o: ClassifierOptions): Promise<{ engine: Engine; summa
     const engine = new CpuEngine();
     return { engine, summary: await engine.load(request) };
   }
-  const engine = new GpuEngine({ gpu: o.gpu, device: typeof o.device === 'object' ? o.device : undefined });
+  const engine = wantsWorker(o) ? new WorkerEngineAdapter() : new GpuEngine({ gpu: o.gpu, device: typeof o.device === 'object' ? o.device : undefined });
   try {
     return { engine, summary: await engine.load(request) };
   } catch (e) {

@@ -22,5 +22,11 @@ export const DEFAULT_DTYPE: WeightsDType = 'f32';
 
 export const DEFAULT_TOP_K = 5;
 
+/**
+ * In a page, run the engine in a Web Worker (src/worker) unless `worker: false`:
+ * decoding, conversion and GPU submission stay off the main thread.
+ */
+export const DEFAULT_WORKER_IN_PAGES = true;
+
 /** Batch ceiling for classifyBatch: Vim-Ti at 224 needs about 2.5 MB of activations per image. */
 export const DEFAULT_MAX_BATCH = 8;
