@@ -6,23 +6,41 @@ import { applyOrientation, decodeImage, evalTransform } from '../src/image/index
 import { bufferSource, loadVimWeights } from '../src/weights/index.js';
 import { referenceForward } from '../src/reference/vim.js';
 import { softmax, topK } from '../src/model/top-k.js';
+import { atResolution } from '../src/api/resolution.js';
+import { DEFAULT_INTERPOLATION } from '../src/api/defaults.js';
 
-// Must match DEFAULT_MODEL in demo/src/models.ts (its weights, labels and input size).
+// Must match DEFAULT_MODEL in demo/src/models.ts (its weights and labels).
 export const WEIGHTS = 'test/fixtures/vim/tiny.pth';
-const SIZE = 64;
-const label = (i: number) => `class ${i}`;
 export const PHOTOS = { cat: 'test/photos/chelsea.png', coffee: 'test/photos/coffee.png' };
 
 export interface Expected { label: string; score: number; margin: number }
 
-/** Top-1 of the reference forward, decoded and preprocessed the way the engine does it. */
-export async function reference(photo: string): Promise<Expected> {
-  const { config, tensors } = await loadVimWeights(bufferSource(WEIGHTS, new Uint8Array(await readFile(WEIGHTS))));
+export interface ReferenceOptions {
+  /** Checkpoint bytes (default: the bundled model's file). */
+  weights?: Uint8Array;
+  /** Input side (default: the checkpoint's own); other sizes resize the position table like the API. */
+  resolution?: number;
+  /** Class names (default: "class N", the bundled fixture's). */
+  labels?: readonly string[];
+}
+
+/** Top-1 of the float64 reference forward, decoded, preprocessed and resized the way the engine does it. */
+export async function reference(photo: string, o: ReferenceOptions = {}): Promise<Expected> {
+  const bytes = o.weights ?? new Uint8Array(await readFile(WEIGHTS));
+  const { config, tensors } = await loadVimWeights(bufferSource('weights', bytes));
+  const m = atResolution(config, tensors, o.resolution, DEFAULT_INTERPOLATION);
   const decoded = decodeImage(new Uint8Array(await readFile(photo)), photo);
-  const input = evalTransform(applyOrientation(decoded, decoded.orientation), SIZE);
-  const { logits } = referenceForward(tensors, config, input, 1, SIZE, SIZE);
+  const input = evalTransform(applyOrientation(decoded, decoded.orientation), m.size);
+  const { logits } = referenceForward(tensors, m.config, input, 1, m.size, m.size, { posEmbed: m.posEmbed, stride: m.stride });
   const [first, second] = topK(softmax(logits), 2);
-  return { label: label(first.index), score: first.value, margin: first.value - second.value };
+  const label = o.labels?.[first.index] ?? `class ${first.index}`;
+  return { label, score: first.value, margin: first.value - second.value };
+}
+
+/** The ImageNet-1k short labels, read the way src/model/labels.ts reads them (its ?raw import is Vite-only). */
+export async function imagenetLabels(): Promise<string[]> {
+  const tsv = await readFile('src/model/imagenet1k_classes.tsv', 'utf8');
+  return tsv.trim().split('\n').slice(1).map((line) => line.split('\t')[3]);
 }
 
 /** Uncaught page errors are collected (tests expect none); console output goes to the test log. */
