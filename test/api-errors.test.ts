@@ -142,10 +142,14 @@ describe('device loss', () => {
     devices.push(device);
     const c = await createClassifier({ weights: tinyWeights(), device, gpu });
     const expected = await c.classify(rawPixels('coffee'), { topK: 10 });
-    const inFlight = c.classify(rawPixels('coffee'), { topK: 10 });
-    await new Promise((r) => setTimeout(r, 0)); // let the call reach the GPU
-    device.destroy();
-    await rejection(inFlight, DeviceLostError);
+    // Destroy the device right after the call's forward pass is submitted, before its readback.
+    const queue = device.queue, submit = queue.submit.bind(queue);
+    queue.submit = (buffers) => {
+      submit(buffers);
+      queue.submit = submit;
+      device.destroy();
+    };
+    await rejection(c.classify(rawPixels('coffee'), { topK: 10 }), DeviceLostError);
     const again = await c.classify(rawPixels('coffee'), { topK: 10 });
     expect(again.map((p) => p.index)).toEqual(expected.map((p) => p.index));
     again.forEach((p, i) => expect(Math.abs(p.score - expected[i].score)).toBeLessThan(1e-6));

@@ -28,7 +28,7 @@ export class CpuEngine implements Engine {
     this.host = host;
     this.model = model;
     progressReporter(req.onProgress)({ phase: 'ready', loadedBytes: host.bytes, totalBytes: host.bytes });
-    return { config: host.config, size: model.size, stride: model.stride, grid: model.grid, interpolation: model.interpolation, dtype: 'f32' };
+    return { config: model.config, size: model.size, stride: model.stride, grid: model.grid, interpolation: model.interpolation, dtype: 'f32' };
   }
 
   private tensor(img: EngineImage): Float32Array {

@@ -24,7 +24,7 @@ export interface LoadRequest {
 
 /** What a loaded model looks like from outside. */
 export interface ModelSummary {
-  /** The checkpoint's config. */
+  /** The config the model runs (posRows follows the resolution). */
   config: VimConfig;
   size: number;
   stride: number;

@@ -50,7 +50,7 @@ export class GpuEngine implements Engine {
 
   async load(req: LoadRequest): Promise<ModelSummary> {
     if (req.dtype !== 'f32') {
-      throw new InputError('options', `dtype '${req.dtype}' needs the quantized kernels, which this build does not have yet; use 'f32'`);
+      throw new InputError('options', `dtype '${req.dtype}' runs in the worker engine (worker: true, the default in pages); in this thread use 'f32'`);
     }
     // The device first: a machine without WebGPU fails before any download.
     const opened = await openDevice(this.request);
@@ -65,7 +65,7 @@ export class GpuEngine implements Engine {
       this.model = model;
       this.live = await raceAbort(this.build(opened, model, host), req.signal);
       report({ phase: 'ready', loadedBytes: host.bytes, totalBytes: host.bytes });
-      return { config: host.config, size: model.size, stride: model.stride, grid: model.grid, interpolation: model.interpolation, dtype: 'f32' };
+      return { config: model.config, size: model.size, stride: model.stride, grid: model.grid, interpolation: model.interpolation, dtype: 'f32' };
     } catch (e) {
       if (this.live) this.release(this.live);
       else closeDevice(opened);

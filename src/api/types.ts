@@ -8,7 +8,11 @@ import type { RandomAccessSource } from '../weights/source.js';
 
 export type Backend = 'webgpu' | 'cpu';
 
-/** Weight precision on the GPU. Only 'f32' runs today; 'f16' and 'int8' come with the quantized engine. */
+/**
+ * Precision of the big matrices on the GPU when the weights are converted on load:
+ * 'f32' (exact), 'f16' or 'int8' (per-row scales). f16/int8 need the worker engine;
+ * a vim-webgpu weight file keeps its own.
+ */
 export type WeightsDType = 'f32' | 'f16' | 'int8';
 
 /**
@@ -60,7 +64,11 @@ export interface ClassifierOptions {
   weights?: WeightsInput;
   /** Default 'f32'. */
   dtype?: WeightsDType;
-  /** Run the engine in a Web Worker (default: not yet available, runs in the calling thread). */
+  /**
+   * Run the engine in a Web Worker, which owns the GPU device and streams, caches and
+   * converts the weights (default: true in a page, false in Node and inside workers;
+   * false when `device` is 'cpu' or a GPUDevice).
+   */
   worker?: boolean;
   /**
    * 'webgpu' (default), 'cpu' (the float64 reference: slow, exact), or a
@@ -119,7 +127,7 @@ export interface ClassifierInfo {
   backend: Backend;
   /** null on the CPU backend. */
   adapter: AdapterDescription | null;
-  /** The checkpoint's configuration (posRows: its stored table). */
+  /** The model's configuration as it runs (posRows: rows of the position table at this resolution). */
   config: VimConfig;
   dtype: WeightsDType;
   /** Input size s. */

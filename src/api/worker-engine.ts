@@ -35,10 +35,13 @@ export class WorkerEngineAdapter implements Engine {
   private reloading?: Promise<void>;
   private lost = false;
 
+  /** `connect`: how to reach the worker (tests join a WorkerEngineCore over a MessageChannel). */
+  constructor(private readonly connect: () => WorkerEngine = () => createWorkerEngine()) {}
+
   async load(req: LoadRequest): Promise<ModelSummary> {
     const source = workerSource(req.weights);
     throwIfAborted(req.signal);
-    this.client = createWorkerEngine();
+    this.client = this.connect();
     this.request = req;
     try {
       await this.loadModel(source, req);
