@@ -5,8 +5,9 @@
 import { adapterInfo } from './adapter-info.js';
 import { smoke } from './smoke.js';
 import { apiInputs } from './api-inputs.js';
+import { modelFixture } from './model-fixtures.js';
 
-const harness = { smoke, adapterInfo, apiInputs };
+const harness = { smoke, adapterInfo, apiInputs, modelFixture };
 
 export type Harness = typeof harness;
 
