@@ -38,23 +38,36 @@ test('classifies a photo like the reference; cold and cached load → first resu
   await close();
 });
 
-test('without WebGPU the page says what to do, and the CPU path still works', async ({ browser }, info) => {
-  const { page, errors, close } = await newPage(browser, () => {
+test('without WebGPU the page says what to do, and the CPU path still works', async ({ browser, playwright }, info) => {
+  // A browser with no navigator.gpu at all (stubbed in the page).
+  const bare = await newPage(browser, () => {
     Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
   });
-  await page.goto('/demo/');
+  await bare.page.goto('/demo/');
+  await expect(bare.page.getByTestId('gpu-notice')).toContainText('this browser has no navigator.gpu');
+  await expect(bare.page.getByTestId('status')).toHaveText('unavailable');
+  await bare.close();
+
+  // Chromium without --enable-unsafe-webgpu: navigator.gpu exists but offers no adapter
+  // (what a blocklisted GPU looks like), in the page and in workers alike.
+  const launch = info.project.use.launchOptions ?? {};
+  const noGpu = await playwright.chromium.launch({ ...launch, args: (launch.args ?? []).filter((a) => !a.includes('webgpu')) });
+  const { page, errors } = await newPage(noGpu);
+  await page.goto(new URL('/demo/', info.project.use.baseURL).href);
   const notice = page.getByTestId('gpu-notice');
   await expect(notice).toBeVisible();
   await expect(notice).toContainText('WebGPU is not available');
   await expect(notice).toContainText('Chrome or Edge');
+  await expect(notice).toContainText('no GPU adapter');
   await expect(page.getByTestId('status')).toHaveText('unavailable');
   await screenshot(page, info, 'demo-no-webgpu.png');
 
   await page.getByRole('button', { name: /Run on the CPU/ }).click();
   await waitReady(page);
+  await expect(page.locator('#m-adapter')).toContainText('CPU');
   await classify(page, PHOTOS.cat, await reference(PHOTOS.cat));
   expect(errors).toEqual([]);
-  await close();
+  await noGpu.close();
 });
 
 /** A DataTransfer in the page holding one file with the given bytes (for drop and paste events). */

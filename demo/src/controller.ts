@@ -6,7 +6,7 @@
 //   runs replaces any still-waiting one (only the latest matters).
 import {
   classifyTimed, createClassifier, GpuUnavailableError,
-  type Classifier, type ImageInput, type LoadProgress,
+  type Classifier, type ImageInput, type DemoProgress,
 } from './engine.js';
 import { adapterFeatures } from './adapter-features.js';
 import { weightUrl, type BundledModel } from './models.js';
@@ -79,7 +79,7 @@ export class Controller {
     this.setStatus('loading');
     this.message(undefined);
     this.v.progress.start(name);
-    let last: LoadProgress | undefined;
+    let last: DemoProgress | undefined;
     try {
       if (sel.source === 'file' && !file) throw new Error('choose a checkpoint file first');
       const weights = file ?? weightUrl(this.model, sel.dtype).url;

@@ -1,7 +1,6 @@
-// The demo's one door to the engine: the public API (createClassifier from src/)
-// plus what the page adds around it:
-// - bundled weights are fetched by the page and kept in Cache Storage, so a second
-//   visit loads with no network (the API takes a Blob as well as a URL);
+// The demo's one door to the engine: the public API (createClassifier from src/),
+// which runs the model in a Web Worker that streams, converts and caches the
+// weights (a second visit loads them with no network). The page adds:
 // - a warm-up call after loading, so that "ready" means the first photo answers
 //   at once (on software adapters, compiling the kernels takes far longer than
 //   running them);
@@ -10,49 +9,52 @@ import {
   createClassifier as apiCreateClassifier,
   type Classifier, type ClassifierOptions, type LoadProgress,
 } from '../../src/index.js';
-import { fetchWeights } from './weight-fetch.js';
 
 export {
   DEFAULT_INTERPOLATION, GpuUnavailableError, WeightFormatError, ModelShapeError, LimitExceededError,
   DeviceLostError, InputError, NumericsError, WeightFetchError, OutOfMemoryError, AbortError, LoadAbortedError,
-  type Classifier, type ClassifierInfo, type ClassifierOptions, type ImageInput, type LoadProgress, type Prediction,
+  type Classifier, type ClassifierInfo, type ClassifierOptions, type ImageInput, type Prediction,
   type WeightsDType as Dtype, type Interpolation,
 } from '../../src/index.js';
 
-/** Share of the overall bar the download takes (the API maps parse and upload onto the rest). */
-const DOWNLOAD_SHARE = 0.85;
+/** The API's progress, plus what the page itself is doing at the end (the warm-up). */
+export interface DemoProgress extends LoadProgress {
+  /** Set while the page itself works (the warm-up). */
+  note?: string;
+}
 
-/**
- * createClassifier, with URL weights fetched through the page's cache and one
- * warm-up call before it resolves.
- */
-export async function createClassifier(options: ClassifierOptions): Promise<Classifier> {
-  let { weights } = options;
+export interface DemoOptions extends Omit<ClassifierOptions, 'onProgress'> {
+  onProgress?: (p: DemoProgress) => void;
+}
+
+/** createClassifier, plus one warm-up call before it resolves. */
+export async function createClassifier(options: DemoOptions): Promise<Classifier> {
   const report = options.onProgress ?? (() => undefined);
-  if (typeof weights === 'string' || weights instanceof URL) {
-    weights = await fetchWeights(String(weights), ({ loadedBytes, totalBytes }) => report({
-      phase: 'download', loadedBytes, totalBytes, progress: totalBytes ? DOWNLOAD_SHARE * loadedBytes / totalBytes : 0,
-    }), options.signal);
-  }
   let last: LoadProgress | undefined;
   const classifier = await apiCreateClassifier({
-    ...options, weights,
-    // 'ready' is held back until the warm-up is done.
-    onProgress: (p) => { last = p; report(p.phase === 'ready' ? { ...p, phase: 'upload', progress: 0.99 } : p); },
+    ...options,
+    onProgress: (p) => {
+      if (p.phase === 'ready') return; // held back until the warm-up is done
+      last = p;
+      report(p);
+    },
   });
+  const bytes = { loadedBytes: last?.totalBytes ?? 0, totalBytes: last?.totalBytes ?? 0 };
+  report({ phase: 'upload', ...bytes, progress: Math.max(last?.progress ?? 0, 0.97), note: 'compiling GPU kernels' });
   try {
-    await classifier.classify({ data: new Uint8Array(16 * 16 * 3).fill(128), width: 16, height: 16, channels: 3 }, { topK: 1, signal: options.signal });
+    const gray = { data: new Uint8Array(16 * 16 * 3).fill(128), width: 16, height: 16, channels: 3 as const };
+    await classifier.classify(gray, { topK: 1, signal: options.signal });
   } catch (e) {
     await classifier.dispose();
     throw e;
   }
-  report({ phase: 'ready', loadedBytes: last?.loadedBytes ?? 0, totalBytes: last?.totalBytes ?? 0, progress: 1 });
+  report({ phase: 'ready', ...bytes, progress: 1 });
   return classifier;
 }
 
 export interface TimedResult {
   predictions: Awaited<ReturnType<Classifier['classify']>>;
-  /** From the call to the answer, as the page sees it (preprocessing included). */
+  /** From the call to the answer, as the page sees it (decoding and preprocessing included). */
   wallMs: number;
   /** GPU execution time, when the engine reports one (the API does not yet). */
   gpuMs?: number;

@@ -146,12 +146,24 @@ $('cpu-fallback').addEventListener('click', () => {
   void app.load(panel.get());
 });
 
-stageMode('image');
-if (!navigator.gpu) {
-  // No WebGPU at all: say so before downloading anything; the CPU path is opt-in.
+/** Says why there is no WebGPU before anything is downloaded; the CPU path is opt-in. */
+function noWebGpu(detail: string): void {
   app.setStatus('unavailable');
   progress.failed('WebGPU is not available in this browser');
+  const d = $('gpu-notice-detail');
+  d.textContent = `Details: ${detail}`;
+  d.hidden = false;
   stageMode('notice');
-} else {
-  void app.load(panel.get());
 }
+
+async function start(): Promise<void> {
+  stageMode('image');
+  const gpu = navigator.gpu;
+  if (!gpu) return noWebGpu('this browser has no navigator.gpu.');
+  // navigator.gpu can exist with no usable adapter (blocklisted GPU, WebGPU switched off).
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
+  if (!adapter) return noWebGpu('WebGPU is present, but it offers no GPU adapter (the GPU may be blocklisted, or WebGPU switched off).');
+  await app.load(panel.get());
+}
+
+void start();

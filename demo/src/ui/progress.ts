@@ -1,7 +1,7 @@
 // The one loading bar: overall fraction, bytes so far, download speed. Speed is
 // averaged over the whole load (bytes ÷ time since start), which reads steadily
 // instead of jumping with every network chunk.
-import type { LoadProgress } from '../engine.js';
+import type { DemoProgress } from '../engine.js';
 import { formatBytes, formatMs } from './format.js';
 
 export class ProgressView {
@@ -16,13 +16,16 @@ export class ProgressView {
     this.text.textContent = `Loading ${what}…`;
   }
 
-  update(p: LoadProgress): void {
+  update(p: DemoProgress): void {
     this.set(p.progress);
     const s = (performance.now() - this.t0) / 1000;
     const speed = s > 0.05 ? p.loadedBytes / s : 0;
     const bytes = p.totalBytes ? `${formatBytes(p.loadedBytes)} of ${formatBytes(p.totalBytes)}` : formatBytes(p.loadedBytes);
-    const phase = p.phase === 'parse' ? ' · reading tensors' : p.phase === 'upload' ? ' · preparing the GPU' : '';
-    this.text.textContent = `${bytes}${speed && p.phase === 'download' ? ` · ${formatBytes(speed)}/s` : ''}${phase}`;
+    // Speed while bytes arrive; once they are all in, what is happening instead.
+    const done = p.totalBytes > 0 && p.loadedBytes >= p.totalBytes;
+    const tail = p.note ? ` · ${p.note}` : done ? (p.phase === 'parse' ? ' · reading tensors' : ' · preparing the GPU')
+      : speed ? ` · ${formatBytes(speed)}/s` : '';
+    this.text.textContent = `${bytes}${tail}`;
   }
 
   done(totalBytes: number): void {
