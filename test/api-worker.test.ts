@@ -14,7 +14,7 @@ import { createWorkerEngine } from '../src/worker/client.js';
 import { installErrorTransfer } from '../src/worker/wire-errors.js';
 import { WorkerEngineAdapter } from '../src/api/worker-engine.js';
 import type { LoadRequest } from '../src/api/engine.js';
-import { AbortError, DeviceLostError, type LoadProgress } from '../src/index.js';
+import { AbortError, DeviceLostError, WorkerUnavailableError, type LoadProgress } from '../src/index.js';
 import { applyOrientation } from '../src/image/orientation.js';
 import { decodeImage } from '../src/image/decode.js';
 import { imageBytes, rejection, tinyWeights } from './api-support.js';
@@ -101,4 +101,12 @@ test('device loss in the worker: the call in flight gets DeviceLostError, the ne
   ctx.device.destroy();
   await rejection(inFlight, DeviceLostError);
   expectOfficial('after reload', await engine.infer([{ kind: 'tensor', data: input }]));
+});
+
+test('a worker that never answers (script blocked or missing) fails fast with WorkerUnavailableError', async () => {
+  const channel = new MessageChannel(); // nothing listens on port1
+  const engine = new WorkerEngineAdapter(() => createWorkerEngine({ endpoint: channel.port2 as never }), 300);
+  cleanups.push(() => { channel.port1.close(); channel.port2.close(); });
+  const e = await rejection(engine.load(request()), WorkerUnavailableError);
+  expect(e.message).toMatch(/worker: false/);
 });

@@ -7,7 +7,7 @@ import { softmax, topK } from '../model/top-k.js';
 import { CpuEngine } from './cpu-engine.js';
 import { DEFAULT_DTYPE, DEFAULT_INTERPOLATION, DEFAULT_MAX_BATCH, DEFAULT_TOP_K, DEFAULT_WEIGHTS, DEFAULT_WORKER_IN_PAGES } from './defaults.js';
 import type { Engine, EngineImage, LoadRequest, ModelSummary } from './engine.js';
-import { raceAbort, throwIfAborted } from './errors.js';
+import { raceAbort, throwIfAborted, WorkerUnavailableError } from './errors.js';
 import { GpuEngine } from './gpu-engine.js';
 import { isNode } from './node.js';
 import { WorkerEngineAdapter } from './worker-engine.js';
@@ -56,9 +56,17 @@ async function loadEngine(o: ClassifierOptions): Promise<{ engine: Engine; summa
     const engine = new CpuEngine();
     return { engine, summary: await engine.load(request) };
   }
-  const engine = wantsWorker(o) ? new WorkerEngineAdapter() : new GpuEngine({ gpu: o.gpu, device: typeof o.device === 'object' ? o.device : undefined });
+  let engine: Engine = wantsWorker(o) ? new WorkerEngineAdapter() : new GpuEngine({ gpu: o.gpu, device: typeof o.device === 'object' ? o.device : undefined });
   try {
-    return { engine, summary: await engine.load(request) };
+    try {
+      return { engine, summary: await engine.load(request) };
+    } catch (e) {
+      // A worker that cannot start is no reason to fail when nobody asked for one.
+      if (!(e instanceof WorkerUnavailableError) || o.worker === true) throw e;
+      console.warn(`vim-webgpu: ${e.message}; running in this thread instead`);
+      engine = new GpuEngine({ gpu: o.gpu });
+      return { engine, summary: await engine.load(request) };
+    }
   } catch (e) {
     if (!(e instanceof GpuUnavailableError)) throw e;
     if (!o.cpuFallback) {

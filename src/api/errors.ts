@@ -10,6 +10,9 @@ export class OutOfMemoryError extends VimError {
   }
 }
 
+/** The engine's Web Worker did not start (blocked by a Content-Security-Policy, or its script was not bundled). */
+export class WorkerUnavailableError extends VimError {}
+
 /**
  * The operation was cancelled through its AbortSignal. Named 'AbortError', like
  * the DOMException that fetch() throws, so `e.name === 'AbortError'` checks work.

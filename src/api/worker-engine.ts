@@ -9,12 +9,15 @@ import { DeviceLostError, InputError, LoadAbortedError } from '../errors.js';
 import { evalTransform } from '../image/preprocess.js';
 import { createWorkerEngine, type WorkerEngine, type WorkerImage, type WorkerStatus } from '../worker/index.js';
 import type { Engine, EngineFeatures, EngineImage, EngineInfo, LoadRequest, ModelSummary } from './engine.js';
-import { AbortError, raceAbort, throwIfAborted } from './errors.js';
+import { AbortError, raceAbort, throwIfAborted, WorkerUnavailableError } from './errors.js';
 import { externalToPixels, pixelsToRgb } from './pixels.js';
 import type { WeightsInput } from './types.js';
 import { DEFAULT_WEIGHTS } from './defaults.js';
 
 type WorkerSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
+
+/** How long a new worker may take to answer (it downloads and compiles its module first). */
+const WORKER_START_MS = 20_000;
 
 function workerSource(w: WeightsInput | undefined): WorkerSource {
   const input = w ?? DEFAULT_WEIGHTS;
@@ -36,7 +39,7 @@ export class WorkerEngineAdapter implements Engine {
   private lost = false;
 
   /** `connect`: how to reach the worker (tests join a WorkerEngineCore over a MessageChannel). */
-  constructor(private readonly connect: () => WorkerEngine = () => createWorkerEngine()) {}
+  constructor(private readonly connect: () => WorkerEngine = () => createWorkerEngine(), private readonly startMs = WORKER_START_MS) {}
 
   async load(req: LoadRequest): Promise<ModelSummary> {
     const source = workerSource(req.weights);
@@ -44,11 +47,35 @@ export class WorkerEngineAdapter implements Engine {
     this.client = this.connect();
     this.request = req;
     try {
+      await this.started(this.client);
+    } catch (e) {
+      this.client = undefined; // it never answered: a dispose() call would wait forever too
+      throw e;
+    }
+    try {
       await this.loadModel(source, req);
       return this.summary!;
     } catch (e) {
       await this.dispose();
       throw e;
+    }
+  }
+
+  /**
+   * A worker whose script fails to load never answers (comlink sees no error):
+   * ask for its status first, with a deadline, so that a blocked worker fails fast.
+   */
+  private async started(client: WorkerEngine): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new WorkerUnavailableError(
+        `the engine's Web Worker did not answer within ${this.startMs / 1000} s (blocked by a Content-Security-Policy, ` +
+        'or dist/worker.js was not bundled); pass worker: false to run in this thread')), this.startMs);
+    });
+    try {
+      await Promise.race([client.status(), deadline]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
