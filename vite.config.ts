@@ -1,4 +1,5 @@
 import { defineConfig, type Plugin } from 'vite';
+import { throttledFiles } from './e2e/harness/worker-throttle-plugin';
 
 // One config, three jobs:
 // - `vite build --mode lib` builds the npm package and the `vim-webgpu` CLI into dist/;
@@ -46,7 +47,8 @@ export default defineConfig(({ command, mode }) => {
     // The built demo uses relative URLs only, so dist-demo/ works from any folder
     // of any static host (GitHub Pages project sites, a subdirectory, file servers).
     base: serving ? '/' : './',
-    plugins: [rootToDemo],
+    // throttledFiles: /throttled/<path> serves files slowly for the worker e2e tests (dev server only).
+    plugins: [rootToDemo, throttledFiles()],
     server: {
       host: '127.0.0.1',
       port: 5173,

@@ -154,6 +154,15 @@ describe('convert', () => {
   });
 });
 
+describe('shipped files', () => {
+  // weights/tiny-*.safetensors are what the browser tests stream: they must be what the converter makes today.
+  test.each(['f16', 'int8'] as const)('weights/tiny-%s.safetensors is the current conversion of tiny.pth', async (dtype) => {
+    const shipped = new Uint8Array(readFileSync(join(__dirname, '..', 'weights', `tiny-${dtype}.safetensors`)));
+    const fresh = concatEngineFile(await convertWeights(bufferSource('tiny.pth', new Uint8Array(readFileSync(fixturePath('tiny.pth')))), { dtype }));
+    expect(sha256Hex(shipped)).toBe(sha256Hex(fresh));
+  });
+});
+
 describe('vim-webgpu convert', () => {
   test('writes the file and prints its sha256', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vim-convert-'));

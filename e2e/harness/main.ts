@@ -6,8 +6,9 @@ import { adapterInfo } from './adapter-info.js';
 import { smoke } from './smoke.js';
 import { apiInputs } from './api-inputs.js';
 import { modelFixture } from './model-fixtures.js';
+import { workerClearCache, workerFailure, workerRun } from './worker.js';
 
-const harness = { smoke, adapterInfo, apiInputs, modelFixture };
+const harness = { smoke, adapterInfo, apiInputs, modelFixture, workerRun, workerFailure, workerClearCache };
 
 export type Harness = typeof harness;
 

@@ -3,7 +3,9 @@
 // network chunks and must not keep them all: it feeds each chunk here as it
 // arrives and asks for the digest after the last one.
 
-const K = new Uint32Array([
+// Int32Array (not Uint32Array) everywhere: values stay in int32 range, so V8 keeps
+// the rounds in integer arithmetic instead of doubles (several times faster).
+const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
   0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -15,10 +17,10 @@ const K = new Uint32Array([
 ]);
 
 export class Sha256 {
-  private readonly h = new Uint32Array([
+  private readonly h = new Int32Array([
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
   ]);
-  private readonly w = new Uint32Array(64);
+  private readonly w = new Int32Array(16);
   /** Bytes of an unfinished 64-byte block carried to the next update(). */
   private readonly tail = new Uint8Array(64);
   private tailLength = 0;
@@ -72,22 +74,22 @@ export class Sha256 {
   /** Compresses `length` bytes (a multiple of 64) of `data` from `offset`. */
   private blocks(data: Uint8Array, offset: number, length: number): void {
     const w = this.w, h = this.h;
+    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
     let a0 = h[0], b0 = h[1], c0 = h[2], d0 = h[3], e0 = h[4], f0 = h[5], g0 = h[6], h0 = h[7];
     for (let p = offset; p < offset + length; p += 64) {
-      for (let i = 0; i < 16; i++) {
-        const j = p + 4 * i;
-        w[i] = (data[j] << 24) | (data[j + 1] << 16) | (data[j + 2] << 8) | data[j + 3];
-      }
-      for (let i = 16; i < 64; i++) {
-        const x = w[i - 15], y = w[i - 2];
-        const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-        const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-        w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
-      }
+      for (let i = 0; i < 16; i++) w[i] = dv.getInt32(p + 4 * i);  // big-endian words
       let a = a0, b = b0, c = c0, d = d0, e = e0, f = f0, g = g0, hh = h0;
       for (let i = 0; i < 64; i++) {
+        // The message schedule in a ring of 16 words, extended as the rounds need it.
+        let wi = w[i & 15];
+        if (i >= 16) {
+          const x = w[(i - 15) & 15], y = w[(i - 2) & 15];
+          const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+          const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+          wi = w[i & 15] = (wi + s0 + w[(i - 7) & 15] + s1) | 0;
+        }
         const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-        const t1 = (hh + S1 + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
+        const t1 = (hh + S1 + ((e & f) ^ (~e & g)) + K[i] + wi) | 0;
         const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
         const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
         hh = g; g = f; f = e; e = (d + t1) | 0;

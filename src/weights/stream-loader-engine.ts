@@ -33,6 +33,13 @@ export interface EngineStreamOptions {
   progress?: ProgressTracker;
   /** Expected sha256 (hex) of the whole file; IntegrityError when it differs. */
   sha256?: string;
+  /**
+   * Called once every buffer exists, before the first tensor arrives: the caller
+   * may build its forward plan now, so pipelines compile while the bytes stream
+   * in (the returned weights are the ones the load resolves with). Must not read
+   * the buffers; if the load then fails, they are destroyed all the same.
+   */
+  onAllocated?: (weights: GpuWeights, config: VimConfig) => void;
 }
 
 /** Hands out exact byte counts from a stream of arbitrary chunks, hashing everything it reads. */
@@ -99,6 +106,8 @@ export async function uploadEngineStream(ctx: GpuContext, stream: ByteStream, o:
     const h = header;
     const slots = weightSlots(h.config, (name) => storageOf(h.weights.get(name)!));
     const buffers = allocate(ctx, slots, created, file);
+    const weights = assembleWeights(h.config, slots, buffers);
+    o.onAllocated?.(weights, h.config);
     const placement = new Map<string, { slot: WeightSlot; part: SlotPart }>();
     for (const slot of slots) for (const part of slot.parts) placement.set(part.tensor, { slot, part });
     report();
@@ -127,7 +136,7 @@ export async function uploadEngineStream(ctx: GpuContext, stream: ByteStream, o:
     if (!(await reader.atEnd())) throw new WeightFormatError(file, `bytes follow the ${h.fileBytes} its header describes: wrong length`);
     const sha256 = reader.hash.hex();
     if (o.sha256 && o.sha256.toLowerCase() !== sha256) throw new IntegrityError(file, 'file', o.sha256.toLowerCase(), sha256);
-    return { config: h.config, weights: assembleWeights(h.config, slots, buffers), posEmbed: posEmbed!, sha256, fileBytes: h.fileBytes, header: h };
+    return { config: h.config, weights, posEmbed: posEmbed!, sha256, fileBytes: h.fileBytes, header: h };
   } catch (e) {
     for (const b of created) ctx.buffers.destroy(b);
     await stream.cancel().catch(() => undefined);

@@ -13,7 +13,7 @@ import { WeightCache, cacheKey, type CachedWeights } from './cache.js';
 import { convertWeights } from './convert.js';
 import type { TargetDType } from './quantize.js';
 import { bufferStream, readableStream, type FetchFn } from './stream-loader-source.js';
-import { typedLoadError, uploadEngineStream, type LoadedWeights } from './stream-loader-engine.js';
+import { typedLoadError, uploadEngineStream, type EngineStreamOptions, type LoadedWeights } from './stream-loader-engine.js';
 import { openSource, isUrl, sourceName, type WeightSource } from './stream-loader-open.js';
 import { ProgressTracker, type ProgressCallback } from './stream-loader-progress.js';
 
@@ -36,6 +36,8 @@ export interface LoadWeightsOptions {
   fetch?: FetchFn;
   /** Chunk size when streaming from memory (default 1 MiB). */
   chunkSize?: number;
+  /** See EngineStreamOptions.onAllocated: start building the forward plan while the weights stream in. */
+  onAllocated?: EngineStreamOptions['onAllocated'];
 }
 
 export interface LoadResult extends LoadedWeights {
@@ -75,7 +77,7 @@ async function fromCache(ctx: GpuContext, cache: WeightCache, src: string, dtype
       continue;  // another version of the file: download the one asked for
     }
     try {
-      const loaded = await uploadEngineStream(ctx, readableStream(src, hit.body, hit.size), { signal: o.signal, progress, sha256: hit.record.sha256 });
+      const loaded = await uploadEngineStream(ctx, readableStream(src, hit.body, hit.size), { signal: o.signal, progress, sha256: hit.record.sha256, onAllocated: o.onAllocated });
       return { ...loaded, source: src, fromCache: true, converted };
     } catch (e) {
       if (o.signal?.aborted) throw new LoadAbortedError(src);
@@ -114,7 +116,7 @@ async function fromSource(ctx: GpuContext, source: WeightSource, name: string, d
       const stream = body ? readableStream(name, body, opened.size) : opened.stream();
       let loaded: LoadedWeights;
       try {
-        loaded = await uploadEngineStream(ctx, stream, { signal: o.signal, progress, sha256: o.sha256 });
+        loaded = await uploadEngineStream(ctx, stream, { signal: o.signal, progress, sha256: o.sha256, onAllocated: o.onAllocated });
       } catch (e) {
         transfer.abort();
         if (storing && key) void storing.then(() => cache!.delete(key));
@@ -130,7 +132,7 @@ async function fromSource(ctx: GpuContext, source: WeightSource, name: string, d
     const file = await convertWeights(random, {
       dtype, signal: o.signal, onProgress: (read, total) => progress.converting(read, total),
     });
-    const loaded = await uploadEngineStream(ctx, bufferStream(name, [file.header, ...file.parts]), { signal: o.signal, progress });
+    const loaded = await uploadEngineStream(ctx, bufferStream(name, [file.header, ...file.parts]), { signal: o.signal, progress, onAllocated: o.onAllocated });
     if (cache && cacheSource) {
       const key = cacheKey(cacheSource, true, dtype);
       if (await cache.put(key, new Blob([file.header, ...file.parts] as BlobPart[]), file.byteLength)) await cache.commit(key, record(loaded, true));

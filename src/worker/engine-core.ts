@@ -4,14 +4,15 @@
 // model only once it has succeeded. worker.ts exposes an instance through
 // comlink; tests drive one directly or over a MessageChannel.
 import { transfer } from 'comlink';
-import { atResolution } from '../api/resolution.js';
+import { atResolution, nativeInput } from '../api/resolution.js';
 import { DisposedError, InputError, LoadAbortedError } from '../errors.js';
 import { acquireGpu, releaseGpu, type AcquireOptions, type GpuContext } from '../gpu/context.js';
-import { destroyWeights } from '../model/gpu-weights.js';
+import type { VimConfig } from '../model/config.js';
+import { destroyWeights, type GpuWeights } from '../model/gpu-weights.js';
 import { VimGpu } from '../model/vim-gpu.js';
 import { evalTransform } from '../image/preprocess.js';
 import { deleteCached, listCached } from '../weights/cache.js';
-import { loadWeights } from '../weights/stream-loader.js';
+import { loadWeights, type LoadResult } from '../weights/stream-loader.js';
 import type { LoadProgress } from '../weights/stream-loader-progress.js';
 import { toRgb } from './pixels.js';
 import type {
@@ -60,18 +61,40 @@ export class WorkerEngineCore implements WorkerEngineApi {
         const start = performance.now();
         if (controller.signal.aborted) throw new LoadAbortedError(typeof source === 'string' ? source : 'weights');
         const ctx = await this.gpu();
-        const r = await loadWeights(ctx, source, {
-          dtype: options.dtype, sha256: options.sha256, cache: options.cache ?? true, cacheKey: options.cacheKey,
-          signal: controller.signal, onProgress,
-        });
+        // At the checkpoint's own size the model and its batch-1 plan are built as soon as the
+        // buffers exist, so the pipelines compile while the weights are still downloading.
+        let early: VimGpu | undefined;
+        const warm = (weights: GpuWeights, config: VimConfig) => {
+          try {
+            const native = nativeInput(config);
+            if (options.resolution !== undefined && options.resolution !== native.size) return;
+            early = new VimGpu(ctx, config, weights);
+            early.plan(1, native.size, native.size, native.stride);
+          } catch {
+            // Only an optimization: the model is built (and any problem reported) after the load.
+            early?.releasePlans();
+            early = undefined;
+          }
+        };
+        let r: LoadResult;
+        try {
+          r = await loadWeights(ctx, source, {
+            dtype: options.dtype, sha256: options.sha256, cache: options.cache ?? true, cacheKey: options.cacheKey,
+            signal: controller.signal, onProgress, onAllocated: warm,
+          });
+        } catch (e) {
+          early?.releasePlans();  // the loader has destroyed the weights
+          throw e;
+        }
         let vim: VimGpu;
         let at: ReturnType<typeof atResolution>;
         try {
           const D = r.config.embedDim;
           at = atResolution(r.config, new Map([['pos_embed', { shape: [1, r.config.posRows, D], data: r.posEmbed }]]),
             options.resolution, options.interpolation ?? 'official');
-          vim = new VimGpu(ctx, at.config, r.weights, { posEmbed: at.posEmbed });
+          vim = early ?? new VimGpu(ctx, at.config, r.weights, { posEmbed: at.posEmbed });
         } catch (e) {
+          early?.releasePlans();
           destroyWeights(ctx, r.weights);
           throw e;
         }
