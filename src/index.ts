@@ -14,3 +14,15 @@ export { loadVimWeights, bufferSource, blobSource, type RandomAccessSource } fro
 export { decodeImage, evalTransform, applyOrientation, type RgbImage, type DecodedImage, type ExifOrientation } from './image/index.js';
 export { preprocessGeometry, outputPointToStored, type PreprocessGeometry } from './ops/preprocess-geometry.js';
 export { referenceForward } from './reference/vim.js';
+// Quantized weights (weights/FORMAT.md): convert, stream onto the GPU, cache, and the worker engine.
+export { convertWeights, type ConvertOptions } from './weights/convert.js';
+export { concatEngineFile, type EngineFile } from './weights/format-write.js';
+export { type TargetDType } from './weights/quantize.js';
+export {
+  loadWeights, type LoadWeightsOptions, type LoadResult, type WeightSource, type LoadProgress as WeightLoadProgress,
+} from './weights/stream-loader.js';
+export { listCached, deleteCached, type CachedWeights } from './weights/cache.js';
+export {
+  createWorkerEngine, type WorkerEngine, type WorkerEngineOptions, type ClientLoadOptions, type WorkerModelInfo,
+  type WorkerStatus, type WorkerFeatures, type WorkerImage, type WorkerPixels,
+} from './worker/index.js';
