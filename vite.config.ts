@@ -21,9 +21,23 @@ const rootToDemo: Plugin = {
   },
 };
 
+// In the npm package the worker is its own entry (dist/worker.js, next to the
+// chunk holding the client): the client's dev-time URL to worker.ts points
+// there instead. An app's bundler then bundles that worker as it does its own.
+const workerEntryInLib: Plugin = {
+  name: 'worker-entry-in-lib',
+  transform(code, id) {
+    if (!id.replace(/\\/g, '/').endsWith('/src/worker/client.ts')) return undefined;
+    const patched = code.replace(/new URL\((['"])\.\/worker\.ts\1, import\.meta\.url\)/, "new URL('./worker.js', import.meta.url)");
+    if (patched === code) this.error('src/worker/client.ts no longer starts its worker with new URL(\'./worker.ts\', import.meta.url)');
+    return { code: patched, map: null };
+  },
+};
+
 export default defineConfig(({ command, mode }) => {
   if (mode === 'lib') {
     return {
+      plugins: [workerEntryInLib],
       build: {
         outDir: 'dist',
         emptyOutDir: true,
@@ -32,7 +46,7 @@ export default defineConfig(({ command, mode }) => {
         sourcemap: true,
         ssr: true,
         lib: {
-          entry: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
+          entry: { index: 'src/index.ts', cli: 'src/cli/main.ts', worker: 'src/worker/worker.ts' },
           formats: ['es'],
         },
         rollupOptions: {
