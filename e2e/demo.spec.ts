@@ -84,7 +84,7 @@ async function waitForResults(page: Page, atLeast: number): Promise<void> {
     .toBeGreaterThanOrEqual(atLeast);
 }
 
-test('every input path (file, paste, drop, camera live); a corrupt checkpoint keeps the model', async ({ playwright }, info) => {
+test('every input path (file, keyboard, paste, drop, camera live); a corrupt checkpoint keeps the model', async ({ playwright }, info) => {
   const [cat, coffee] = await Promise.all([reference(PHOTOS.cat), reference(PHOTOS.coffee)]);
   // Chromium's fake camera (a moving test pattern), permission granted without a prompt.
   const launch = info.project.use.launchOptions ?? {};
@@ -96,23 +96,30 @@ test('every input path (file, paste, drop, camera live); a corrupt checkpoint ke
   await waitReady(page);
   await classify(page, PHOTOS.cat, cat);
 
-  // Paste (a copied image) and drop (onto the image area).
-  const paste = await transfer(page, 'coffee.png', [...await readFile(PHOTOS.coffee)], 'image/png');
-  await page.evaluate((dt) => window.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt })), paste);
+  // Keyboard: the image area is a button that opens the file picker.
+  await page.locator('#stage').focus();
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+  await chooser.setFiles(PHOTOS.coffee);
   await waitForResults(page, 2);
   await expect(page.getByTestId('top1-score')).toHaveText(`${(100 * coffee.score).toFixed(1)}%`);
-  const drop = await transfer(page, 'cat.png', [...await readFile(PHOTOS.cat)], 'image/png');
-  await page.locator('#stage').dispatchEvent('drop', { dataTransfer: drop });
+
+  // Paste (a copied image) and drop (onto the image area).
+  const paste = await transfer(page, 'cat.png', [...await readFile(PHOTOS.cat)], 'image/png');
+  await page.evaluate((dt) => window.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt })), paste);
   await waitForResults(page, 3);
   await expect(page.getByTestId('top1-score')).toHaveText(`${(100 * cat.score).toFixed(1)}%`);
+  const drop = await transfer(page, 'coffee.png', [...await readFile(PHOTOS.coffee)], 'image/png');
+  await page.locator('#stage').dispatchEvent('drop', { dataTransfer: drop });
+  await waitForResults(page, 4);
+  await expect(page.getByTestId('top1-score')).toHaveText(`${(100 * coffee.score).toFixed(1)}%`);
 
   // Camera: one frame, then live mode with a frames/s readout.
   await page.getByRole('button', { name: 'Camera' }).click();
   await expect(page.locator('#video')).toBeVisible();
   await page.getByRole('button', { name: 'Classify frame' }).click();
-  await waitForResults(page, 4);
+  await waitForResults(page, 5);
   await page.getByRole('switch', { name: 'Live' }).check({ force: true });
-  await waitForResults(page, 8);
+  await waitForResults(page, 9);
   await expect(page.locator('#fps')).toHaveText(/^\d+(\.\d)? frames\/s$/);
   console.log(`live mode on SwiftShader: ${await page.locator('#fps').textContent()}`);
   await screenshot(page, info, 'demo-camera-live.png');
