@@ -30,7 +30,14 @@ async function run(options) {
 }
 async function main() {
   // The default in a page is the bundled Web Worker; worker: false runs WebGPU in the page.
-  return { worker: await run({}), page: await run({ worker: false }) };
+  const worker = await run({}), page = await run({ worker: false });
+  // No weights at all: the bundled model, which the app's bundler copied in as an asset.
+  const bundled = await createClassifier();
+  const gray = { data: new Uint8Array(200 * 150 * 3).fill(90), width: 200, height: 150 };
+  const labels = (await bundled.classify(gray, { topK: 10 })).map((p) => p.label).sort();
+  const info = bundled.info();
+  await bundled.dispose();
+  return { worker, page, bundled: { labels, info } };
 }
 main().then((r) => { window.result = r; }, (e) => { window.result = { error: String(e && e.stack || e) }; });
 `;
@@ -79,7 +86,7 @@ test('a Vite app built against the packed tarball classifies in Chromium', async
   await page.goto(url);
   const handle = await page.waitForFunction(() => (window as unknown as { result?: unknown }).result, undefined, { timeout: 120_000 });
   type Run = { fromImage: Array<{ index: number }>; fromFile: Array<{ index: number }>; info: unknown };
-  const result = await handle.jsonValue() as { error?: string; worker: Run; page: Run };
+  const result = await handle.jsonValue() as { error?: string; worker: Run; page: Run; bundled: { labels: string[]; info: unknown } };
   expect(result.error).toBeUndefined();
   const top1 = topK(readBin('tiny_logits.bin'), 1)[0].index;
   for (const run of [result.worker, result.page]) {
@@ -87,5 +94,8 @@ test('a Vite app built against the packed tarball classifies in Chromium', async
     expect(run.fromFile[0].index).toBe(top1);
     expect(run.info).toMatchObject({ backend: 'webgpu', resolution: 64 });
   }
+  expect(result.bundled.labels).toEqual(['English springer', 'French horn', 'cassette player', 'chain saw', 'church', 'garbage truck',
+    'gas pump', 'golf ball', 'parachute', 'tench']);
+  expect(result.bundled.info).toMatchObject({ backend: 'webgpu', resolution: 128, dtype: 'int8' });
   expect(errors).toEqual([]);
 });

@@ -124,3 +124,24 @@ describe('concurrency and life cycle', () => {
     await c.dispose(); // idempotent
   });
 });
+
+describe('the bundled default model', () => {
+  test('no `weights`: the Vim-Ti trained on Imagenette (int8 file, 128 px, class names from its metadata); WebGPU = CPU', async () => {
+    const c = await createClassifier();
+    const cpuDefault = await createClassifier({ device: 'cpu' });
+    try {
+      expect(c.info()).toMatchObject({ backend: 'webgpu', resolution: 128, dtype: 'int8', grid: [8, 8], interpolation: null });
+      expect(c.info().config).toMatchObject({ depth: 24, embedDim: 192, numClasses: 10 });
+      const names = ['tench', 'English springer', 'cassette player', 'chain saw', 'church', 'French horn', 'garbage truck', 'gas pump', 'golf ball', 'parachute'];
+      const g = await c.classify(rawPixels('coffee'), { topK: 10 });
+      expect(g.map((p) => p.label).sort()).toEqual([...names].sort());
+      g.forEach((p) => expect(p.label).toBe(names[p.index]));
+      const r = await cpuDefault.classify(rawPixels('coffee'), { topK: 10 });
+      expect(g.map((p) => p.index)).toEqual(r.map((p) => p.index));
+      g.forEach((p, i) => expect(Math.abs(p.score - r[i].score)).toBeLessThan(1e-4));
+    } finally {
+      await c.dispose();
+      await cpuDefault.dispose();
+    }
+  });
+});

@@ -24,6 +24,8 @@ test('the tarball: ESM with an exports map, .d.ts, inlined shaders, no sources o
   const files = sh('tar', ['-tzf', tarball], work).split('\n').filter(Boolean);
   expect(files).toContain('package/dist/index.js');
   expect(files).toContain('package/dist/index.d.ts');
+  expect(files).toContain('package/dist/worker.js');
+  expect(files).toContain('package/weights/vim-ti-imagenette.int8.safetensors');
   expect(files.some((f) => f.endsWith('.map') || f.includes('/src/') || f.endsWith('.wgsl'))).toBe(false);
   const pkg = JSON.parse(readFileSync(join(app, 'node_modules', 'vim-webgpu', 'package.json'), 'utf8'));
   expect(pkg).toMatchObject({
@@ -51,6 +53,20 @@ await classifier.dispose();
   const { top, info } = JSON.parse(out.trim().split('\n').pop()!);
   expect(top[0].index).toBe(topK(readBin('tiny_logits.bin'), 1)[0].index);
   expect(info).toMatchObject({ backend: 'webgpu', resolution: 64 });
+});
+
+test('the bundled model ships in the package and is the default (no `weights`)', () => {
+  writeFileSync(join(app, 'default.mjs'), `
+import { createClassifier } from 'vim-webgpu';
+const classifier = await createClassifier();
+const gray = { data: new Uint8Array(200 * 150 * 3).fill(90), width: 200, height: 150 };
+const top = await classifier.classify(gray, { topK: 10 });
+console.log(JSON.stringify({ labels: top.map((p) => p.label).sort(), info: classifier.info() }));
+await classifier.dispose();
+`);
+  const { labels, info } = JSON.parse(sh('node', ['default.mjs'], app).trim().split('\n').pop()!);
+  expect(labels).toEqual(['English springer', 'French horn', 'cassette player', 'chain saw', 'church', 'garbage truck', 'gas pump', 'golf ball', 'parachute', 'tench']);
+  expect(info).toMatchObject({ backend: 'webgpu', resolution: 128, dtype: 'int8' });
 });
 
 test('a strict TypeScript consumer type-checks against the shipped declarations', () => {

@@ -82,7 +82,7 @@ export async function createClassifier(options: ClassifierOptions = {}): Promise
   throwIfAborted(options.signal);
   const { engine, summary } = await loadEngine(options);
   const n = summary.config.numClasses;
-  const labels = options.labels ? [...options.labels] : defaultLabels(n) ?? Array.from({ length: n }, (_, i) => `class ${i}`);
+  const labels = options.labels ? [...options.labels] : summary.labels ?? defaultLabels(n) ?? Array.from({ length: n }, (_, i) => `class ${i}`);
   if (labels.length !== n) {
     await engine.dispose();
     throw new InputError('labels', `${labels.length} names given, the model has ${n} classes`);

@@ -1,15 +1,15 @@
 // The CPU backend: the float64 reference forward (src/reference) and the CPU
 // eval transform. Exact and slow (seconds per image for Vim-Ti); used when
 // asked for (device: 'cpu') or, opt-in, when WebGPU is missing.
-import { DisposedError, InputError } from '../errors.js';
+import { DisposedError } from '../errors.js';
 import { evalTransform } from '../image/preprocess.js';
 import { referenceForward } from '../reference/vim.js';
 import { geometry } from '../model/config.js';
 import type { Engine, EngineFeatures, EngineImage, EngineInfo, LoadRequest, ModelSummary } from './engine.js';
 import { throwIfAborted } from './errors.js';
 import { externalToPixels, pixelsToRgb } from './pixels.js';
-import { atResolution, type ModelAtResolution } from './resolution.js';
-import { loadHostWeights, progressReporter, type HostWeights } from './weights.js';
+import type { ModelAtResolution } from './resolution.js';
+import { hostSummary, loadHostWeights, progressReporter, type HostWeights } from './weights.js';
 
 /** Lets timers, aborts and dispose() run between images: each forward blocks the thread. */
 const breathe = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -21,14 +21,13 @@ export class CpuEngine implements Engine {
   private disposed = false;
 
   async load(req: LoadRequest): Promise<ModelSummary> {
-    if (req.dtype !== 'f32') throw new InputError('options', `dtype '${req.dtype}' is not available on the CPU backend; use 'f32'`);
     const host = await loadHostWeights(req.weights, req.onProgress, req.signal);
-    const model = atResolution(host.config, host.tensors, req.resolution, req.interpolation);
+    const { model, summary } = hostSummary(host, req);
     throwIfAborted(req.signal);
     this.host = host;
     this.model = model;
     progressReporter(req.onProgress)({ phase: 'ready', loadedBytes: host.bytes, totalBytes: host.bytes });
-    return { config: model.config, size: model.size, stride: model.stride, grid: model.grid, interpolation: model.interpolation, dtype: 'f32' };
+    return summary;
   }
 
   private tensor(img: EngineImage): Float32Array {

@@ -1,13 +1,13 @@
 // Defaults of createClassifier, one constant each so that switching one is a
 // one-line change with a reason next to it.
+import { BUNDLED_MODEL_URL } from '../bundled-model.js';
 import type { Interpolation, WeightsDType, WeightsInput } from './types.js';
 
 /**
- * The bundled model. No trained checkpoint ships yet (a Vim-Ti trained by the
- * project lands in weights/ later); until then `weights` is required and its
- * absence is a clear error. Switch this to the file's URL then.
+ * The bundled model: the Vim-Ti trained on Imagenette (10 classes, 128 px, int8,
+ * weights/README.md). Set to undefined to make `weights` required again.
  */
-export const DEFAULT_WEIGHTS: WeightsInput | undefined = undefined;
+export const DEFAULT_WEIGHTS: WeightsInput | undefined = BUNDLED_MODEL_URL;
 
 /**
  * Position-table resizing at other resolutions. 'corrected' until the trained

@@ -31,6 +31,8 @@ export interface ModelSummary {
   grid: [number, number];
   interpolation: Interpolation | null;
   dtype: WeightsDType;
+  /** Class names the weight file carries (its metadata), if any. */
+  labels?: string[];
 }
 
 export interface EngineFeatures {

@@ -5,7 +5,7 @@
 // Device loss: `device.lost` marks the device dead and rejects the calls
 // waiting on it with DeviceLostError; the next call acquires a new device and
 // uploads the weights again from the host copy, so callers just retry.
-import { DeviceLostError, DisposedError, InputError, LimitExceededError } from '../errors.js';
+import { DeviceLostError, DisposedError, LimitExceededError } from '../errors.js';
 import type { GpuContext } from '../gpu/context.js';
 import { readBuffer } from '../gpu/buffers.js';
 import { encodeDispatches } from '../gpu/dispatch.js';
@@ -15,8 +15,8 @@ import { createNormalizeLut, encodePreprocess, PREPROCESS_KERNELS } from '../ops
 import { allocating, closeDevice, looksLikeDeviceLoss, openDevice, type DeviceRequest, type OpenedDevice } from './device.js';
 import type { Engine, EngineFeatures, EngineImage, EngineInfo, LoadRequest, ModelSummary } from './engine.js';
 import { raceAbort, throwIfAborted } from './errors.js';
-import { atResolution, type ModelAtResolution } from './resolution.js';
-import { loadHostWeights, progressReporter, type HostWeights } from './weights.js';
+import type { ModelAtResolution } from './resolution.js';
+import { hostSummary, loadHostWeights, progressReporter, type HostWeights } from './weights.js';
 
 interface Live extends OpenedDevice {
   vim: VimGpu;
@@ -49,15 +49,12 @@ export class GpuEngine implements Engine {
   constructor(private readonly request: DeviceRequest) {}
 
   async load(req: LoadRequest): Promise<ModelSummary> {
-    if (req.dtype !== 'f32') {
-      throw new InputError('options', `dtype '${req.dtype}' runs in the worker engine (worker: true, the default in pages); in this thread use 'f32'`);
-    }
     // The device first: a machine without WebGPU fails before any download.
     const opened = await openDevice(this.request);
     try {
       throwIfAborted(req.signal);
       const host = await loadHostWeights(req.weights, req.onProgress, req.signal);
-      const model = atResolution(host.config, host.tensors, req.resolution, req.interpolation);
+      const { model, summary } = hostSummary(host, req);
       checkWeightLimits(opened.ctx, host);
       const report = progressReporter(req.onProgress);
       report({ phase: 'upload', loadedBytes: 0, totalBytes: host.bytes });
@@ -65,7 +62,7 @@ export class GpuEngine implements Engine {
       this.model = model;
       this.live = await raceAbort(this.build(opened, model, host), req.signal);
       report({ phase: 'ready', loadedBytes: host.bytes, totalBytes: host.bytes });
-      return { config: model.config, size: model.size, stride: model.stride, grid: model.grid, interpolation: model.interpolation, dtype: 'f32' };
+      return summary;
     } catch (e) {
       if (this.live) this.release(this.live);
       else closeDevice(opened);

@@ -6,6 +6,7 @@ import { GpuUnavailableError, WeightFormatError } from '../errors.js';
 
 const WEBGPU_PACKAGE = 'webgpu';
 const NODE_FS = 'node:fs/promises';
+const NODE_URL = 'node:url';
 
 export function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
@@ -53,4 +54,9 @@ export async function readNodeFile(path: string): Promise<Uint8Array> {
   } catch (e) {
     throw new WeightFormatError(path, `cannot read the weights file: ${(e as Error).message}`);
   }
+}
+
+/** The path of a file: URL (Node). */
+export async function nodeFilePath(url: string): Promise<string> {
+  return (await load<{ fileURLToPath(u: string): string }>(NODE_URL)).fileURLToPath(url);
 }

@@ -13,16 +13,20 @@ export interface InputLayout {
 }
 
 /**
- * The checkpoint's own input: 224 when its table fits 224 at stride P (16) or
+ * The checkpoint's own input: the size its metadata records, else 224, when its
+ * table fits that size at stride P (16) or
  * P/2 (the fine-tuned stride-8 models), else a square grid at stride P. Other
  * strides are not tried: a 401-row table fits 224 at stride 11 too, but it
  * belongs to a 320 input at stride 16.
  */
-export function nativeInput(cfg: VimConfig): InputLayout {
-  for (const stride of [cfg.patchSize, cfg.patchSize / 2]) {
-    if (!Number.isInteger(stride) || stride < 1 || 224 < cfg.patchSize) continue;
-    const g = geometry(cfg, 224, 224, stride);
-    if (g.tokens === cfg.posRows) return { size: 224, stride, grid: [g.gridH, g.gridW] };
+export function nativeInput(cfg: VimConfig, sizeHint?: number): InputLayout {
+  // A size recorded in the file's metadata comes first, if the table fits it.
+  for (const size of sizeHint && sizeHint >= cfg.patchSize ? [sizeHint, 224] : [224]) {
+    for (const stride of [cfg.patchSize, cfg.patchSize / 2]) {
+      if (!Number.isInteger(stride) || stride < 1 || size < cfg.patchSize) continue;
+      const g = geometry(cfg, size, size, stride);
+      if (g.tokens === cfg.posRows) return { size, stride, grid: [g.gridH, g.gridW] };
+    }
   }
   const side = squareGrid(cfg);
   return { size: side * cfg.patchSize, stride: cfg.patchSize, grid: [side, side] };
@@ -44,8 +48,8 @@ export interface ModelAtResolution extends InputLayout {
   interpolation: PosEmbedMode | null;
 }
 
-export function atResolution(cfg: VimConfig, tensors: StateDict, resolution: number | undefined, mode: PosEmbedMode): ModelAtResolution {
-  const native = nativeInput(cfg);
+export function atResolution(cfg: VimConfig, tensors: StateDict, resolution: number | undefined, mode: PosEmbedMode, sizeHint?: number): ModelAtResolution {
+  const native = nativeInput(cfg, sizeHint);
   const size = resolution ?? native.size;
   if (!Number.isInteger(size) || size < cfg.patchSize) {
     throw new InputError('options', `resolution must be an integer of at least ${cfg.patchSize} (one patch), got ${resolution}`);

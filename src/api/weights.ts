@@ -6,14 +6,27 @@ import type { StateDict } from '../tensor.js';
 import { blobSource, bufferSource, loadVimWeights, type RandomAccessSource } from '../weights/index.js';
 import { DEFAULT_WEIGHTS } from './defaults.js';
 import { AbortError, raceAbort, throwIfAborted } from './errors.js';
-import { isNode, readNodeFile } from './node.js';
-import type { LoadProgress, WeightsInput } from './types.js';
+import { isNode, nodeFilePath, readNodeFile } from './node.js';
+import type { LoadProgress, WeightsDType, WeightsInput } from './types.js';
+import { detectFormat } from '../weights/index.js';
+import { readSafetensorsHeader } from '../weights/safetensors.js';
+import { isEngineFile, readEngineHeader, readEngineStateDict } from '../weights/format-read.js';
+import { deriveConfig } from '../model/config.js';
+import { metadataImageSize } from '../model/classes.js';
+import { defaultLabels } from '../model/labels.js';
+import type { LoadRequest, ModelSummary } from './engine.js';
+import { atResolution, type ModelAtResolution } from './resolution.js';
 
 export interface HostWeights {
   name: string;
   config: VimConfig;
+  /** float32 host copy (int8/f16 files expanded): uploaded again after a device loss. */
   tensors: StateDict;
   bytes: number;
+  /** safetensors __metadata__ (class names, input size), {} for .pth. */
+  metadata: Record<string, string>;
+  /** Precision of the values: 'f32' for checkpoints, as stored for vim-webgpu files. */
+  dtype: WeightsDType;
 }
 
 type Report = (p: Omit<LoadProgress, 'progress'>) => void;
@@ -88,7 +101,7 @@ async function openSource(weights: WeightsInput, report: Report, signal?: AbortS
   if (ArrayBuffer.isView(weights)) return bufferSource('weights', new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength));
   const text = String(weights);
   if (weights instanceof URL || looksLikeUrl(text)) {
-    if (isNode() && text.startsWith('file:')) return bufferSource(text, await readNodeFile(new URL(text).pathname));
+    if (isNode() && text.startsWith('file:')) return bufferSource(text.split('/').pop() || text, await readNodeFile(await nodeFilePath(text)));
     return download(text, report, signal);
   }
   if (isNode()) return bufferSource(text.split(/[\\/]/).pop() || text, await readNodeFile(text));
@@ -107,9 +120,36 @@ export async function loadHostWeights(weights: WeightsInput | undefined, onProgr
   const src = await openSource(input, report, signal);
   throwIfAborted(signal);
   report({ phase: 'parse', loadedBytes: 0, totalBytes: src.size });
-  const { config, tensors } = await raceAbort(loadVimWeights(src), signal);
+  const read = await raceAbort(readWeights(src), signal);
   report({ phase: 'parse', loadedBytes: src.size, totalBytes: src.size });
   let bytes = 0;
-  for (const t of tensors.values()) bytes += t.data.byteLength;
-  return { name: src.name, config, tensors, bytes };
+  for (const t of read.tensors.values()) bytes += t.data.byteLength;
+  return { name: src.name, bytes, ...read };
+}
+
+/** A checkpoint or safetensors state dict, or a vim-webgpu file (int8/f16 expanded to float32, hashes verified). */
+async function readWeights(src: RandomAccessSource): Promise<Omit<HostWeights, 'name' | 'bytes'>> {
+  if (await isEngineFile(src)) {
+    const header = await readEngineHeader(src);
+    const tensors = await readEngineStateDict(src, header);
+    return { config: deriveConfig(tensors, src.name), tensors, metadata: header.metadata, dtype: header.target };
+  }
+  const metadata = (await detectFormat(src)) === 'safetensors' ? (await readSafetensorsHeader(src)).metadata ?? {} : {};
+  const { config, tensors } = await loadVimWeights(src);
+  return { config, tensors, metadata, dtype: 'f32' };
+}
+
+/** What a loaded host model looks like from outside, at the requested resolution. */
+export function hostSummary(host: HostWeights, req: LoadRequest): { model: ModelAtResolution; summary: ModelSummary } {
+  if (host.dtype === 'f32' && req.dtype !== 'f32') {
+    throw new InputError('options', `dtype '${req.dtype}' needs the worker engine (worker: true, the default in pages) to convert ${host.name}; in this thread use 'f32' or a vim-webgpu file of that dtype`);
+  }
+  const model = atResolution(host.config, host.tensors, req.resolution, req.interpolation, metadataImageSize(host.metadata));
+  return {
+    model,
+    summary: {
+      config: model.config, size: model.size, stride: model.stride, grid: model.grid, interpolation: model.interpolation,
+      dtype: host.dtype, labels: defaultLabels(host.config.numClasses, host.metadata),
+    },
+  };
 }
