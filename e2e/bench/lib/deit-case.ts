@@ -48,16 +48,22 @@ export async function runDeitCase(ort: Ort, graph: Uint8Array, spec: CaseSpec, m
 const captured: string[] = [];
 let recording = false;
 
+/** Keeps `text` if a probe is recording ORT's log; says whether it did. */
+export function captureLog(text: string): boolean {
+  if (recording) captured.push(text);
+  return recording;
+}
+
 /**
  * ORT's WebAssembly runtime binds console.log/console.error when it loads, so a tap
- * must be installed before the first session is created to see its log.
+ * must be installed before the first session is created to see its log. (In Node it
+ * writes with fs.writeSync instead: see node/runtime.ts.)
  */
 export function installConsoleTap(): void {
   for (const level of ['log', 'info', 'warn', 'error'] as const) {
     const original = console[level].bind(console);
     console[level] = (...args: unknown[]) => {
-      if (recording) captured.push(args.map(String).join(' '));
-      else original(...args);
+      if (!captureLog(args.map(String).join(' '))) original(...args);
     };
   }
 }
@@ -92,6 +98,7 @@ export function parsePlacements(log: string): GraphProbe {
   const placements: Record<string, Record<string, number>> = {};
   let ep: string | undefined;
   for (const line of log.split('\n')) {
+    if (!line.trim()) continue; // Node's writes end in a newline of their own
     const head = /Node\(s\) placed on \[(\w+)\]/.exec(line);
     if (head) {
       ep = head[1];

@@ -30,7 +30,7 @@ export interface BenchOptions {
  */
 export function defaultOptions(quick: boolean): BenchOptions {
   return quick
-    ? { models: ['vim_ti', 'deit_ti'], sizes: [224, 384], batches: [1], warmup: 0, runs: 3, caseBudgetS: 300, totalBudgetS: 840, ort: 'webgpu', memLimitMiB: 0, quick }
+    ? { models: ['vim_ti', 'deit_ti'], sizes: [224, 384], batches: [1], warmup: 0, runs: 3, caseBudgetS: 300, totalBudgetS: 720, ort: 'webgpu', memLimitMiB: 0, quick }
     : { models: ['vim_ti', 'deit_ti', 'vim_s', 'deit_s'], sizes: SIZES, batches: [1, 8], warmup: 3, runs: 10, caseBudgetS: 60, totalBudgetS: 3000, ort: 'webgpu', memLimitMiB: 0, quick };
 }
 

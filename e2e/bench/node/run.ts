@@ -17,7 +17,7 @@ import { adapterSlug, computeRatios, type BenchDocument } from '../lib/results.j
 import { caseOrder, optionsFromEnv, Scheduler, skippedResult } from '../lib/schedule.js';
 import { runVimCase } from '../lib/vim-case.js';
 import { renderReport } from '../report/render.js';
-import { dawnGpu, loadOrtNode } from './runtime.js';
+import { dawnGpu, loadOrtNode, tapOrtLog } from './runtime.js';
 
 const onnxDir = process.env.BENCH_ONNX_DIR ?? 'bench/deit/onnx';
 const graphFile = (m: ModelName, size: number) => join(onnxDir, `${m}_${size}.onnx`);
@@ -27,6 +27,7 @@ type Job = { kind: 'case'; spec: CaseSpec } | { kind: 'probe'; model: ModelName;
 /** In the child: one case or probe, its result as one `RESULT {json}` line. */
 async function child(job: Job): Promise<void> {
   installConsoleTap(); // before ORT loads (see deit-case.ts)
+  tapOrtLog();
   const gpu = await dawnGpu();
   const memory = trackGpuMemory();
   let out: CaseResult | GraphProbe;

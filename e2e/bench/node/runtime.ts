@@ -3,10 +3,11 @@
 // runtime hands queue.writeBuffer views of its SharedArrayBuffer-backed memory,
 // which Dawn for Node rejects ("Invalid argument"; browsers accept them).
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { OrtBuild } from '../lib/cases.js';
-import type { Ort } from '../lib/deit-case.js';
+import { captureLog, type Ort } from '../lib/deit-case.js';
 
 export async function dawnGpu(): Promise<GPU> {
   const { create, globals } = await import('webgpu');
@@ -40,6 +41,19 @@ function shareableWriteBuffer(): void {
     }
     return write.call(this, buffer, offset, data as BufferSource, dataOffset, size);
   } as GPUQueue['writeBuffer'];
+}
+
+/**
+ * Sends what ORT's runtime prints to the graph probe while it records. In Node,
+ * Emscripten prints with require('fs').writeSync(1 or 2, text), looked up at each call.
+ */
+export function tapOrtLog(): void {
+  const fs = createRequire(import.meta.url)('fs') as { writeSync: (...a: unknown[]) => number };
+  const write = fs.writeSync;
+  fs.writeSync = (...a: unknown[]) => {
+    if ((a[0] === 1 || a[0] === 2) && typeof a[1] === 'string' && captureLog(a[1])) return a[1].length;
+    return write(...a);
+  };
 }
 
 const ENTRY: Record<OrtBuild, string> = { webgpu: 'ort.webgpu.min.mjs', jsep: 'ort.min.mjs' };
