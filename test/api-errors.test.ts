@@ -36,7 +36,8 @@ describe('weights', () => {
   test('labels of the wrong length, unknown options: InputError', async () => {
     await rejection(createClassifier({ weights: tinyWeights(), labels: ['a', 'b'] }), InputError);
     await rejection(createClassifier({ weights: tinyWeights(), interpolation: 'nearest' as never }), InputError);
-    await rejection(createClassifier({ weights: tinyWeights(), dtype: 'int8' }), InputError);
+    await rejection(createClassifier({ weights: tinyWeights(), dtype: 'int8' }), InputError); // converting needs the worker
+    await rejection(createClassifier({ weights: tinyWeights(), device: 'gpu' as never }), InputError);
   });
 });
 

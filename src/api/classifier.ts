@@ -23,6 +23,9 @@ function checkOptions(o: ClassifierOptions): void {
   if (o.dtype !== undefined && !['f32', 'f16', 'int8'].includes(o.dtype)) {
     throw new InputError('options', `dtype must be 'f32', 'f16' or 'int8', got '${String(o.dtype)}'`);
   }
+  if (typeof o.device === 'string' && o.device !== 'webgpu' && o.device !== 'cpu') {
+    throw new InputError('options', `device must be 'webgpu', 'cpu' or a GPUDevice, got '${o.device}'`);
+  }
   if (o.maxBatch !== undefined && !(Number.isInteger(o.maxBatch) && o.maxBatch >= 1)) {
     throw new InputError('options', `maxBatch must be a positive integer, got ${o.maxBatch}`);
   }
