@@ -62,7 +62,7 @@ test('the static build works from a nested folder of a plain file server', async
   await screenshot(page, info, 'demo-static-build.png');
   // Relative URLs only: nothing was asked for outside the demo's folder.
   expect(requested.filter((p) => !p.startsWith(FOLDER))).toEqual([]);
-  expect(requested.some((p) => p.endsWith('.pth'))).toBe(true);
+  expect(requested.some((p) => /vim-ti-imagenette\.int8.*\.safetensors$/.test(p)), 'the bundled weights came from the build folder').toBe(true);
   expect(errors).toEqual([]);
   await close();
 });

@@ -29,6 +29,12 @@ test('a dropped 1000-class safetensors checkpoint runs with ImageNet labels, als
   await expect(page.getByRole('radio', { name: /Your checkpoint/ })).toBeChecked();
   await waitReady(page);
   await expect(page.locator('#file-name')).toHaveText('my-vim.safetensors');
+  // The page's precision (int8 by default) applies to the dropped file too: compare
+  // against the float64 reference in f32 first.
+  await expect(page.locator('#m-res')).toHaveText(/· int8$/);
+  await page.locator('#dtype input[value="f32"]').check({ force: true });
+  await waitReady(page);
+  await expect(page.locator('#m-res')).toHaveText(/· f32$/);
   await classify(page, PHOTOS.cat, native);
 
   // Another input size: the page reloads the same checkpoint with the API's resolution option.

@@ -4,13 +4,15 @@ import { readFile } from 'node:fs/promises';
 import { expect, type Browser, type Page, type TestInfo } from '@playwright/test';
 import { applyOrientation, decodeImage, evalTransform } from '../src/image/index.js';
 import { bufferSource, loadVimWeights } from '../src/weights/index.js';
+import { isEngineFile, readEngineHeader, readEngineStateDict } from '../src/weights/format-read.js';
+import { deriveConfig } from '../src/model/config.js';
 import { referenceForward } from '../src/reference/vim.js';
 import { softmax, topK } from '../src/model/top-k.js';
 import { atResolution } from '../src/api/resolution.js';
 import { DEFAULT_INTERPOLATION } from '../src/api/defaults.js';
 
-// Must match DEFAULT_MODEL in demo/src/models.ts (its weights and labels).
-export const WEIGHTS = 'test/fixtures/vim/tiny.pth';
+// Must match DEFAULT_MODEL in demo/src/models.ts (its int8 file, labels from its metadata).
+export const WEIGHTS = 'weights/vim-ti-imagenette.int8.safetensors';
 export const PHOTOS = { cat: 'test/photos/chelsea.png', coffee: 'test/photos/coffee.png' };
 
 export interface Expected { label: string; score: number; margin: number }
@@ -20,20 +22,27 @@ export interface ReferenceOptions {
   weights?: Uint8Array;
   /** Input side (default: the checkpoint's own); other sizes resize the position table like the API. */
   resolution?: number;
-  /** Class names (default: "class N", the bundled fixture's). */
+  /** Class names (default: those in the file's metadata, else "class N"). */
   labels?: readonly string[];
 }
 
 /** Top-1 of the float64 reference forward, decoded, preprocessed and resized the way the engine does it. */
 export async function reference(photo: string, o: ReferenceOptions = {}): Promise<Expected> {
   const bytes = o.weights ?? new Uint8Array(await readFile(WEIGHTS));
-  const { config, tensors } = await loadVimWeights(bufferSource('weights', bytes));
+  // int8/f16 files expand to float32 host tensors: the reference runs the very values the GPU dequantizes.
+  const src = bufferSource('weights', bytes);
+  const header = await isEngineFile(src) ? await readEngineHeader(src) : undefined;
+  const tensors = header ? await readEngineStateDict(src, header) : (await loadVimWeights(src)).tensors;
+  const config = deriveConfig(tensors, 'weights');
+  const metadata = header?.metadata ?? {};
   const m = atResolution(config, tensors, o.resolution, DEFAULT_INTERPOLATION);
   const decoded = decodeImage(new Uint8Array(await readFile(photo)), photo);
   const input = evalTransform(applyOrientation(decoded, decoded.orientation), m.size);
   const { logits } = referenceForward(tensors, m.config, input, 1, m.size, m.size, { posEmbed: m.posEmbed, stride: m.stride });
   const [first, second] = topK(softmax(logits), 2);
-  const label = o.labels?.[first.index] ?? `class ${first.index}`;
+  // (src/model/classes.ts reads the metadata the same way, but imports a ?raw table only Vite resolves.)
+  const named = metadata.classes ? (JSON.parse(metadata.classes) as Array<{ name: string }>).map((c) => c.name) : undefined;
+  const label = o.labels?.[first.index] ?? named?.[first.index] ?? `class ${first.index}`;
   return { label, score: first.value, margin: first.value - second.value };
 }
 

@@ -8,7 +8,7 @@
 // load-to-first-result times for Vim-Ti (int8; all dtypes with E2E_TIMINGS=all).
 import { mkdirSync, existsSync, writeFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test } from './harness-fixture.js';
+import { expect, test as harnessTest } from './harness-fixture.js';
 import { compare, readBin, readManifest } from '../test/fixtures.js';
 import type { WorkerRun } from './harness/worker.js';
 import { proceduralConfig, proceduralWeights } from '../src/model/procedural.js';
@@ -40,8 +40,16 @@ function expectLogits(logits: number[], expected: Float32Array, tol = TOL) {
   expect(c.ok, `max |Δlogit| ${c.maxAbs}`).toBe(true);
 }
 
-// The dev server reloads every page when a source file changes (HMR full reload); a test
-// that spans a minute of shader compilation can be cut by an edit elsewhere: try again once.
+// The dev server reloads every page when a source file changes (HMR full reload), so an
+// edit anywhere in src/ during a minute of shader compilation would cut a test short. These
+// pages never reach Vite's HMR socket (a route that accepts it and stays silent); retry once
+// all the same, for anything else that reloads the dev server.
+const test = harnessTest.extend({
+  page: async ({ page }, use) => {
+    await page.routeWebSocket(/[?&]token=/, () => undefined);
+    await use(page);
+  },
+});
 test.describe.configure({ retries: 1 });
 
 test.describe('worker engine', () => {

@@ -1,5 +1,5 @@
 // The models the demo offers. The bundled default is ONE constant (DEFAULT_MODEL):
-// today the 64 px test fixture, later the Vim-Ti trained on Imagenette.
+// the Vim-Ti trained on Imagenette (weights/README.md).
 //
 // URLs are built with `new URL(path, import.meta.url)`: the dev server resolves them
 // against this module's URL (it serves the repo root), and `vite build` copies the
@@ -43,22 +43,24 @@ export const IMAGENETTE_LABELS = [
 ];
 
 /**
- * The Vim-Ti trained on Imagenette. Its files land in weights/ later; until then
- * this entry is not referenced, so neither the dev server nor the build looks for
- * them. To switch: fill in `files` (e.g. `new URL('../../weights/<file>',
- * import.meta.url).href` per dtype) and point DEFAULT_MODEL at it.
+ * The Vim-Ti trained on Imagenette by tools/train (weights/README.md): int8 and f16
+ * files are shipped; "f32" loads the f16 file widened to float32 (the f32 source
+ * checkpoint is not shipped, to keep the repository small).
  */
 export const VIM_TI_IMAGENETTE: BundledModel = {
   id: 'vim-ti-imagenette',
   name: 'Vim-Ti · Imagenette',
-  blurb: '24 layers · 7 M parameters · 10 Imagenette classes',
-  files: {},
+  blurb: '24 layers · 7 M parameters · 128 px · 10 Imagenette classes',
+  files: {
+    int8: new URL('../../weights/vim-ti-imagenette.int8.safetensors', import.meta.url).href,
+    f16: new URL('../../weights/vim-ti-imagenette.f16.safetensors', import.meta.url).href,
+  },
   defaultDtype: 'int8',
   labels: IMAGENETTE_LABELS,
 };
 
 /** The model the page loads first. */
-export const DEFAULT_MODEL: BundledModel = TINY_FIXTURE;
+export const DEFAULT_MODEL: BundledModel = VIM_TI_IMAGENETTE;
 
 /** Resolutions offered beside the model's own (multiples of the 16 px patch). */
 export const RESOLUTIONS = [224, 256, 288, 320, 384, 448, 512, 640, 768, 896, 1024, 1248] as const;

@@ -13,7 +13,6 @@ import { AbortError, raceAbort, throwIfAborted, WorkerUnavailableError } from '.
 import { externalToPixels, pixelsToRgb } from './pixels.js';
 import type { WeightsInput } from './types.js';
 import { DEFAULT_WEIGHTS } from './defaults.js';
-import { readMetadata } from './metadata.js';
 import { defaultLabels } from '../model/labels.js';
 
 type WorkerSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
@@ -94,7 +93,7 @@ export class WorkerEngineAdapter implements Engine {
       });
       this.summary = {
         config: info.config, size: info.size, stride: info.stride, grid: info.grid, interpolation: info.interpolation, dtype: info.dtype,
-        labels: defaultLabels(info.config.numClasses, await readMetadata(source)),
+        labels: defaultLabels(info.config.numClasses, info.metadata),
       };
     } catch (e) {
       if (e instanceof LoadAbortedError) throw new AbortError(req.signal?.reason);

@@ -102,7 +102,8 @@ export class WorkerEngineCore implements WorkerEngineApi {
         const info: WorkerModelInfo = {
           config: at.config, size: at.size, stride: at.stride, grid: at.grid, interpolation: at.interpolation,
           dtype: r.header.target, source: r.source, sha256: r.sha256, fileBytes: r.fileBytes,
-          fromCache: r.fromCache, converted: r.converted, loadMs: performance.now() - start,
+          fromCache: r.fromCache, converted: r.converted, metadata: describingMetadata(r.header.metadata),
+          loadMs: performance.now() - start,
         };
         this.model = { vim, info };
         return info;
@@ -171,4 +172,10 @@ export class WorkerEngineCore implements WorkerEngineApi {
     });
     this.disposed = true;
   }
+}
+
+/** What the page needs of a file's metadata: not the hashes and quantization tables (kilobytes per call). */
+function describingMetadata(metadata: Record<string, string>): Record<string, string> {
+  const { sha256: _hashes, quantization: _quantization, ...rest } = metadata;
+  return rest;
 }

@@ -47,6 +47,8 @@ export interface WorkerModelInfo {
   fileBytes: number;
   fromCache: boolean;
   converted: boolean;
+  /** The file's descriptive metadata (class names, training input size…), without the per-tensor tables. */
+  metadata: Record<string, string>;
   /** From load() to ready, in the worker. */
   loadMs: number;
 }

@@ -37,6 +37,16 @@ export function tokensAt(size: number): number {
   return g * g + 1;
 }
 
+/**
+ * Multiply-adds per image up to a factor per model: how a case's time grows with size.
+ * Vim: every operation is linear in the tokens L. DeiT: 12·D² per token and layer in
+ * its Linear layers, plus 2·L·D for q·kᵀ and scores·v.
+ */
+export function relativeCost(model: ModelName, size: number): number {
+  const L = tokensAt(size), D = MODELS[model].embedDim;
+  return MODELS[model].arch === 'vim' ? L : L * (12 * D * D + 2 * L * D);
+}
+
 /** The released Vim architecture at a width, with a position table of `posRows` rows. */
 export function vimConfig(embedDim: number, posRows: number): VimConfig {
   return {

@@ -5,7 +5,7 @@
 // same model at the previous resolution, or from batch 1) to overrun its budget or
 // the GPU's buffer limit is skipped with the reason instead of being started.
 import type { CaseResult, CaseSpec, OrtBuild } from './cases.js';
-import { MODELS, SIZES, isModelName, tokensAt, type ModelName } from './models.js';
+import { MODELS, SIZES, isModelName, relativeCost, tokensAt, type ModelName } from './models.js';
 
 export interface BenchOptions {
   models: ModelName[];
@@ -30,7 +30,7 @@ export interface BenchOptions {
  */
 export function defaultOptions(quick: boolean): BenchOptions {
   return quick
-    ? { models: ['vim_ti', 'deit_ti'], sizes: [224, 384], batches: [1], warmup: 0, runs: 3, caseBudgetS: 300, totalBudgetS: 720, ort: 'webgpu', memLimitMiB: 0, quick }
+    ? { models: ['vim_ti', 'deit_ti'], sizes: [224, 384], batches: [1], warmup: 0, runs: 3, caseBudgetS: 300, totalBudgetS: 900, ort: 'webgpu', memLimitMiB: 0, quick }
     : { models: ['vim_ti', 'deit_ti', 'vim_s', 'deit_s'], sizes: SIZES, batches: [1, 8], warmup: 3, runs: 10, caseBudgetS: 60, totalBudgetS: 3000, ort: 'webgpu', memLimitMiB: 0, quick };
 }
 
@@ -96,30 +96,25 @@ export class Scheduler {
     const blocked = same.find((r) => r.status !== 'ok');
     if (blocked) return { skip: `not run: ${blocked.size} px was ${blocked.status}` };
 
-    // Time: cost ∝ tokens^p, p from the last two sizes measured (Vim is linear in tokens;
-    // DeiT's attention makes it grow faster), else a prior per family.
+    // Time from the nearest measured case: the compile part of its first run stays, the
+    // forward scales with multiply-adds (linear in tokens for Vim; attention's L² for
+    // DeiT) or with the batch. Memory scales with the batch; DeiT's largest buffer (the
+    // attention scores) with L², Vim's with L.
     const ok = same.filter((r) => r.status === 'ok').sort((a, b) => a.size - b.size);
     const base1 = c.batch > 1 ? this.done.find((r) => r.model === c.model && r.size === c.size && r.batch === 1 && r.status === 'ok') : undefined;
+    const from = base1 ?? ok[ok.length - 1];
     let runMs: number | undefined, firstMs: number | undefined, peak: number | undefined, maxBuf: number | undefined;
-    if (base1) {
-      const act = base1.peakBytes! - base1.loadedBytes!;
-      runMs = base1.latencyMs! * c.batch;
-      firstMs = base1.firstRunMs! + runMs;
-      peak = base1.loadedBytes! + act * c.batch;
-      maxBuf = base1.maxBufferBytes! * c.batch;
-    } else if (ok.length > 0) {
-      const last = ok[ok.length - 1];
-      let p = MODELS[c.model].arch === 'vim' ? 1 : 1.5;
-      if (ok.length >= 2) {
-        const prev = ok[ok.length - 2];
-        p = Math.log(last.latencyMs! / prev.latencyMs!) / Math.log(last.tokens / prev.tokens);
-        p = Math.min(2, Math.max(1, Number.isFinite(p) ? p : 1));
+    if (from) {
+      const grow = base1 ? c.batch : relativeCost(c.model, c.size) / relativeCost(c.model, from.size);
+      const compileMs = Math.max(0, from.firstRunMs! - from.latencyMs!);
+      runMs = from.latencyMs! * grow;
+      firstMs = compileMs + runMs;
+      if (base1) {
+        peak = base1.loadedBytes! + (base1.peakBytes! - base1.loadedBytes!) * c.batch;
+        maxBuf = base1.maxBufferBytes! * c.batch;
+      } else {
+        maxBuf = from.maxBufferBytes! * (tokensAt(c.size) / from.tokens) ** (MODELS[c.model].arch === 'vim' ? 1 : 2);
       }
-      const grow = (tokensAt(c.size) / last.tokens) ** p;
-      runMs = last.latencyMs! * grow;
-      firstMs = last.firstRunMs! * grow;
-      // Buffers grow with tokens (Vim) or tokens² (attention scores): bound by the square.
-      maxBuf = last.maxBufferBytes! * (tokensAt(c.size) / last.tokens) ** (MODELS[c.model].arch === 'vim' ? 1 : 2);
     }
     if (maxBuf !== undefined && maxBuf > this.maxBinding) {
       return { skip: `a buffer of ~${(maxBuf / 2 ** 20).toFixed(0)} MiB predicted, above the adapter's ${(this.maxBinding / 2 ** 20).toFixed(0)} MiB binding limit` };
