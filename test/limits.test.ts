@@ -16,6 +16,8 @@ import { VimGpu } from '../src/model/vim-gpu.js';
 import { scanScratchBytes } from '../src/ops/scan.js';
 import { bufferSource, loadVimWeights } from '../src/weights/index.js';
 import { buildPng, parseChunks } from '../tools/fuzz/targets/png.js';
+import { makeDispatch, packParams } from '../src/gpu/dispatch.js';
+import smokeCode from '../shaders/smoke.wgsl?raw';
 import { compare, readBin } from './fixtures.js';
 import { fixtureBytes } from './weights-helpers.js';
 
@@ -104,6 +106,25 @@ describe('weights', () => {
     expect((e as LimitExceededError).limit).toBe('maxStorageBufferBindingSize');
     expect((e as Error).message).toMatch(/weight buffer 'head(\.weight)?' is too large to bind/);
     expect(ctx.buffers.liveCount).toBe(before);
+  });
+});
+
+describe('dispatch', () => {
+  test('a grid over maxComputeWorkgroupsPerDimension: LimitExceededError naming limit, count and kernel; nothing created', () => {
+    const max = device.limits.maxComputeWorkgroupsPerDimension;
+    const data = ctx.buffers.upload('x', new Float32Array(4), GPUBufferUsage.STORAGE);
+    const before = ctx.buffers.liveCount;
+    for (const grid of [[max + 1], [1, max + 7]] as Array<[number, number?]>) {
+      // With params: under the old order their uniform buffer was made before the check.
+      const e = (() => { try { makeDispatch(ctx, { name: 'smoke', code: smokeCode }, packParams([1]), [data], grid, 'big'); } catch (x) { return x; } })() as LimitExceededError;
+      expect(e).toBeInstanceOf(LimitExceededError);
+      expect(e.limit).toBe('maxComputeWorkgroupsPerDimension');
+      expect(e.requested).toBe(grid.at(-1));
+      expect(e.available).toBe(max);
+      expect(e.message).toMatch(/^maxComputeWorkgroupsPerDimension: needs \d+, adapter allows \d+\. dispatch 'big' \(kernel smoke\)/);
+      expect(ctx.buffers.liveCount).toBe(before);
+    }
+    ctx.buffers.destroy(data);
   });
 });
 

@@ -1,6 +1,7 @@
 // A Dispatch is one kernel launch with its bind group already made. Ops build
 // Dispatches once per model plan (shapes fixed), and a forward pass just encodes
 // them in order into one command encoder.
+import { LimitExceededError } from '../errors.js';
 import type { GpuContext } from './context.js';
 import { kernelKey, type KernelSource } from './pipeline-cache.js';
 
@@ -29,6 +30,9 @@ export function makeDispatch(
   workgroups: [number, number?, number?],
   label = kernel.name,
 ): Dispatch {
+  // Checked before anything is created, so a refused dispatch leaves no buffer behind.
+  const [x, y = 1, z = 1] = workgroups;
+  checkWorkgroups(ctx, [x, y, z], label, kernel.name);
   const pipeline = ctx.pipelines.get(kernel);
   const entries: GPUBindGroupEntry[] = [];
   const owned: GPUBuffer[] = [];
@@ -41,13 +45,18 @@ export function makeDispatch(
   }
   for (const buffer of storage) entries.push({ binding: binding++, resource: { buffer } });
   const bindGroup = ctx.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
-  const [x, y = 1, z = 1] = workgroups;
-  for (const n of [x, y, z]) {
-    if (n > ctx.device.limits.maxComputeWorkgroupsPerDimension) {
-      throw new RangeError(`${label}: ${n} workgroups exceed maxComputeWorkgroupsPerDimension (${ctx.device.limits.maxComputeWorkgroupsPerDimension})`);
-    }
-  }
   return { label, kernel: kernelKey(kernel), pipeline, bindGroup, workgroups: [x, y, z], owned };
+}
+
+/** A grid over the adapter's per-dimension limit would be rejected by WebGPU with an opaque validation error. */
+function checkWorkgroups(ctx: GpuContext, grid: number[], label: string, kernel: string): void {
+  const max = ctx.device.limits.maxComputeWorkgroupsPerDimension;
+  grid.forEach((n, axis) => {
+    if (n > max) {
+      throw new LimitExceededError('maxComputeWorkgroupsPerDimension', n, max,
+        `dispatch '${label}' (kernel ${kernel}) needs ${n} workgroups along ${'xyz'[axis]}; use a smaller batch or resolution`);
+    }
+  });
 }
 
 /** Encodes dispatches into one compute pass (WebGPU orders storage accesses between dispatches). */
