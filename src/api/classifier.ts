@@ -3,6 +3,7 @@
 // and owns the life cycle (calls in flight, dispose).
 import { DisposedError, GpuUnavailableError, InputError } from '../errors.js';
 import { defaultLabels } from '../model/labels.js';
+import { checkFiniteOutput } from '../model/numerics.js';
 import { softmax, topK } from '../model/top-k.js';
 import { CpuEngine } from './cpu-engine.js';
 import { DEFAULT_DTYPE, DEFAULT_INTERPOLATION, DEFAULT_MAX_BATCH, DEFAULT_TOP_K, DEFAULT_WEIGHTS, DEFAULT_WORKER_IN_PAGES } from './defaults.js';
@@ -111,7 +112,7 @@ class VimClassifier implements Classifier {
   }
 
   private async prepare(images: readonly ImageInput[], signal?: AbortSignal): Promise<PreparedImage[]> {
-    const settled = await Promise.allSettled(images.map((img) => prepareImage(img, this.summary.size)));
+    const settled = await Promise.allSettled(images.map((img, i) => prepareImage(img, this.summary.size, i)));
     const prepared = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed || signal?.aborted) {
@@ -141,7 +142,8 @@ class VimClassifier implements Classifier {
         const out: Prediction[][] = [];
         for (let i = 0; i < prepared.length; i += this.maxBatch) {
           const chunk: EngineImage[] = prepared.slice(i, i + this.maxBatch).map((p) => p.image);
-          const logits = await raceAbort(this.engine.infer(chunk, options.signal), options.signal);
+          // Every engine's output passes the guard here (the GPU engine submits its own work, not VimGpu's).
+          const logits = checkFiniteOutput(await raceAbort(this.engine.infer(chunk, options.signal), options.signal));
           for (let b = 0; b < chunk.length; b++) out.push(this.predictions(logits.subarray(b * n, (b + 1) * n), Math.min(Math.floor(k), n)));
         }
         return out;
@@ -155,7 +157,9 @@ class VimClassifier implements Classifier {
     return this.track(async () => {
       const [prepared] = await this.prepare([image], options.signal);
       try {
-        const { tokens, geometry: g } = await raceAbort(this.engine.features(prepared.image, options.signal), options.signal);
+        const { logits, tokens, geometry: g } = await raceAbort(this.engine.features(prepared.image, options.signal), options.signal);
+        checkFiniteOutput(logits);
+        checkFiniteOutput(tokens, 'features');
         const D = this.summary.config.embedDim;
         const patches = new Float32Array(g.patches * D);
         // Tokens are [patches before M//2, class token, the rest]: lift the class row out.

@@ -2,6 +2,7 @@
 // `typeof X !== 'undefined'` first: Node has none of the DOM image classes,
 // and a worker has only some.
 import { InputError } from '../errors.js';
+import { checkFiniteInput } from '../model/numerics.js';
 import { checkImageSize, decodeImage } from '../image/decode.js';
 import { hasJpegSignature } from '../image/jpeg-info.js';
 import { hasPngSignature } from '../image/png-info.js';
@@ -97,12 +98,17 @@ async function fromVideoFrame(frame: VideoFrame): Promise<PreparedImage> {
   return { image: { kind: 'external', source: bitmap, width: bitmap.width, height: bitmap.height }, release: () => bitmap.close() };
 }
 
-/** `size`: the classifier's input side, which a preprocessed Float32Array must match. */
-export async function prepareImage(input: ImageInput, size: number): Promise<PreparedImage> {
+/**
+ * `size`: the classifier's input side, which a preprocessed Float32Array must match;
+ * `index`: the image's place in its batch, for errors.
+ */
+export async function prepareImage(input: ImageInput, size: number, index = 0): Promise<PreparedImage> {
   if (input instanceof Float32Array) {
     if (input.length !== 3 * size * size) {
       throw new InputError('tensor', `a preprocessed image must hold 3x${size}x${size} = ${3 * size * size} floats, got ${input.length}`);
     }
+    // Only tensors can hold NaN or infinity: pixels are bytes.
+    checkFiniteInput(input, size, size, index);
     return { image: { kind: 'tensor', data: input }, release: nothing };
   }
   if (isA(input, 'Blob')) return fromBlob(input as Blob);

@@ -6,8 +6,8 @@
 import type { GpuContext } from '../gpu/context.js';
 import { encodeDispatches, releaseDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { readBuffer } from '../gpu/buffers.js';
-import { DeviceLostError, DisposedError, InputError, LimitExceededError, NumericsError } from '../errors.js';
-import { firstNonFinite } from '../weights/finite.js';
+import { DeviceLostError, DisposedError, InputError, LimitExceededError } from '../errors.js';
+import { checkFiniteInput, checkFiniteOutput } from './numerics.js';
 import type { StateDict } from '../tensor.js';
 import { geometry, inferStride, type Geometry, type VimConfig } from './config.js';
 import { uploadWeights, destroyWeights, replacePosEmbed, type GpuMatrix, type GpuWeights, type LayerWeights } from './gpu-weights.js';
@@ -150,12 +150,7 @@ export class VimGpu {
     if (input.length !== want) {
       throw new InputError('input', `expected ${want} floats for (${plan.batch}, 3, ${g.height}, ${g.width}), got ${input.length}`);
     }
-    // A NaN pixel would spread to every logit; a cheap scan says which pixel instead.
-    const bad = firstNonFinite(input);
-    if (bad >= 0) {
-      const hw = g.height * g.width, b = Math.floor(bad / (3 * hw)), c = Math.floor(bad / hw) % 3, y = Math.floor((bad % hw) / g.width);
-      throw new NumericsError('input', `image ${b}, channel ${c}, pixel (${bad % g.width}, ${y}) is ${input[bad]}; inputs must be finite`);
-    }
+    checkFiniteInput(input, g.height, g.width);
     this.ctx.device.queue.writeBuffer(plan.act.image, 0, input.buffer, input.byteOffset, input.byteLength);
   }
 
@@ -184,7 +179,7 @@ export class VimGpu {
     const plan = this.plan(batch, height, width, stride);
     this.submit(plan, input);
     const [logits] = await this.settle([readBuffer(this.ctx.device, plan.act.logits, plan.sizes.logits)]);
-    return checkLogits(logits);
+    return checkFiniteOutput(logits);
   }
 
   /**
@@ -198,7 +193,7 @@ export class VimGpu {
       readBuffer(this.ctx.device, plan.act.logits, plan.sizes.logits),
       readBuffer(this.ctx.device, plan.act.normed, plan.sizes.normed),
     ]);
-    return { logits: checkLogits(logits), tokens, geometry: plan.geometry };
+    return { logits: checkFiniteOutput(logits), tokens, geometry: plan.geometry };
   }
 
   /**
@@ -277,13 +272,4 @@ export class VimGpu {
       }).finally(() => this.waiters.delete(reject));
     });
   }
-}
-
-/** NaN or ±Infinity logits mean the model's arithmetic broke down: report it, never rank it. */
-function checkLogits(logits: Float32Array): Float32Array {
-  const bad = firstNonFinite(logits);
-  if (bad >= 0) {
-    throw new NumericsError('logits', `logit ${bad} is ${logits[bad]}: the forward pass overflowed or the weights are corrupt, so no prediction is made`);
-  }
-  return logits;
 }

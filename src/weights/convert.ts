@@ -8,7 +8,8 @@ import { deriveConfig, expectedTensors, type VimConfig } from '../model/config.j
 import { detectFormat } from './index.js';
 import { toFloat32, ITEM_SIZE } from './dtype.js';
 import { FILE_DTYPE, SCALE_SUFFIX } from './format.js';
-import { decodeEntry, isEngineFile, readEngineHeader, verifyEntry } from './format-read.js';
+import { checkEntryFinite, decodeEntry, isEngineFile, readEngineHeader, verifyEntry } from './format-read.js';
+import { firstNonFinite, nonFiniteTensor } from './finite.js';
 import { writeEngineFile, type EngineFile, type WriteEntry, type WriteOptions } from './format-write.js';
 import { openPth, type PthTensor } from './pth.js';
 import { DEFAULT_POLICY, encodeF16, quantizeInt8, type QuantPolicy, type StorageDType, type TargetDType } from './quantize.js';
@@ -44,6 +45,9 @@ export async function convertWeights(src: RandomAccessSource, o: ConvertOptions)
     o.signal?.throwIfAborted();
     const { data, bytes } = await opened.read(name);
     readBytes += bytes;
+    // Refused here too: f16 and f32 would carry NaN/Inf into the file unnoticed.
+    const bad = firstNonFinite(data);
+    if (bad >= 0) throw nonFiniteTensor(src.name, name, data[bad], bad);
     let storage: StorageDType = policy.storageFor(name, shape, o.dtype);
     // Values past f16's range would become infinities: such a tensor stays f32.
     if (storage === 'f16' && data.some((v) => Math.abs(v) > 65504)) storage = 'f32';
@@ -125,6 +129,7 @@ async function openEngineSource(src: RandomAccessSource): Promise<OpenedSource> 
     const e = name.endsWith(SCALE_SUFFIX) ? h.scales.get(name.slice(0, -SCALE_SUFFIX.length))! : h.weights.get(name)!;
     const bytes = await src.read(h.dataStart + e.begin, e.end - e.begin);
     await verifyEntry(src.name, e, bytes);
+    checkEntryFinite(src.name, e, bytes);
     return bytes;
   };
   return {

@@ -14,13 +14,22 @@ export function firstNonFinite(data: ArrayLike<number>): number {
   return -1;
 }
 
+/** Index of the first binary16 NaN or ±Infinity (all exponent bits set) in `bits`, or -1. */
+export function firstNonFiniteHalf(bits: Uint16Array): number {
+  for (let i = 0; i < bits.length; i++) if ((bits[i] & 0x7c00) === 0x7c00) return i;
+  return -1;
+}
+
+/** The error for element `index` of tensor `name`, whose value is `value`. */
+export function nonFiniteTensor(file: string, name: string, value: number, index: number): NumericsError {
+  return new NumericsError(file, `tensor '${name}' holds ${value} at element ${index}; ` +
+    'the checkpoint is corrupt or its training diverged, so it cannot give meaningful predictions');
+}
+
 /** Throws a NumericsError naming the first tensor (and element) that is not finite. */
 export function validateFinite(stateDict: StateDict, file = 'weights'): void {
   for (const [name, t] of stateDict) {
     const i = firstNonFinite(t.data);
-    if (i >= 0) {
-      throw new NumericsError(file, `tensor '${name}' holds ${t.data[i]} at element ${i}; ` +
-        'the checkpoint is corrupt or its training diverged, so it cannot give meaningful predictions');
-    }
+    if (i >= 0) throw nonFiniteTensor(file, name, t.data[i], i);
   }
 }

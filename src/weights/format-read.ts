@@ -5,6 +5,7 @@ import { IntegrityError } from '../errors.js';
 import type { StateDict } from '../tensor.js';
 import { headerLength, parseEngineHeader, type EngineEntry, type EngineHeader } from './format.js';
 import { halfToFloat } from './dtype.js';
+import { firstNonFinite, firstNonFiniteHalf, nonFiniteTensor } from './finite.js';
 import { digestHex } from './sha256.js';
 import type { RandomAccessSource } from './source.js';
 
@@ -56,6 +57,25 @@ function f32View(bytes: Uint8Array, n: number): Float32Array {
   return new Float32Array(bytes.slice(0, 4 * n).buffer);
 }
 
+/**
+ * NaN or ±Infinity in an F32 or F16 entry (a weight or an int8 scale) is a
+ * NumericsError naming it. A valid hash proves only that the file is what was
+ * written, not that what was written is usable. Int8 values are always finite.
+ */
+export function checkEntryFinite(file: string, e: EngineEntry, bytes: Uint8Array): void {
+  if (e.dtype === 'F32') {
+    const values = f32View(bytes, (e.end - e.begin) / 4);
+    const i = firstNonFinite(values);
+    if (i >= 0) throw nonFiniteTensor(file, e.name, values[i], i);
+  } else if (e.dtype === 'F16') {
+    const n = (e.end - e.begin) / 2;
+    const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice(0, 2 * n);
+    const bits = new Uint16Array(aligned.buffer, aligned.byteOffset, n);
+    const i = firstNonFiniteHalf(bits);
+    if (i >= 0) throw nonFiniteTensor(file, e.name, halfToFloat(bits[i]), i);
+  }
+}
+
 /** Checks an entry's bytes against the header's sha256 (a typed error naming the tensor). */
 export async function verifyEntry(file: string, e: EngineEntry, bytes: Uint8Array): Promise<void> {
   const got = await digestHex(bytes.subarray(0, e.end - e.begin));
@@ -68,6 +88,7 @@ export async function readEngineStateDict(src: RandomAccessSource, header?: Engi
   const read = async (e: EngineEntry) => {
     const bytes = await src.read(h.dataStart + e.begin, e.end - e.begin);
     await verifyEntry(src.name, e, bytes);
+    checkEntryFinite(src.name, e, bytes);
     return bytes;
   };
   const out: StateDict = new Map();

@@ -1,17 +1,18 @@
 // A vim-webgpu file, arriving as a stream, straight into GPU buffers: the
 // header is read and validated first; then every buffer is created; then each
-// tensor is checked against its sha256 and written with queue.writeBuffer the
-// moment its last byte has arrived, so only one tensor (plus the chunk in
-// flight) is ever held. The whole file is hashed on the way (streaming SHA-256)
-// for the caller's integrity check and the cache. Any failure (truncation, a
-// lying header, a bad hash, an abort) destroys every buffer of this load before
-// the typed error reaches the caller: nothing half-loaded is ever usable.
+// tensor is checked against its sha256 and for NaN/Inf, and written with
+// queue.writeBuffer the moment its last byte has arrived, so only one tensor
+// (plus the chunk in flight) is ever held. The whole file is hashed on the way
+// (streaming SHA-256) for the caller's integrity check and the cache. Any
+// failure (truncation, a lying header, a bad hash, a NaN, an abort) destroys
+// every buffer of this load before the typed error reaches the caller: nothing
+// half-loaded is ever usable.
 import { IntegrityError, LimitExceededError, LoadAbortedError, VimError, WeightFetchError, WeightFormatError } from '../errors.js';
 import type { GpuContext } from '../gpu/context.js';
 import type { VimConfig } from '../model/config.js';
 import { assembleWeights, createSlotBuffer, weightSlots, type GpuWeights, type SlotPart, type WeightSlot } from '../model/gpu-weights.js';
 import { headerLength, parseEngineHeader, storageOf, SCALE_SUFFIX, type EngineEntry, type EngineHeader } from './format.js';
-import { decodeEntry, verifyEntry } from './format-read.js';
+import { checkEntryFinite, decodeEntry, verifyEntry } from './format-read.js';
 import { Sha256 } from './sha256.js';
 import type { ByteStream } from './stream-loader-source.js';
 import type { ProgressTracker } from './stream-loader-progress.js';
@@ -118,6 +119,7 @@ export async function uploadEngineStream(ctx: GpuContext, stream: ByteStream, o:
       const bytes = await reader.take(e.end - e.begin, h.fileBytes);
       await verifyEntry(file, e, bytes);
       if (e.kind === 'pad') continue;
+      checkEntryFinite(file, e, bytes);
       const place = placement.get(e.name);
       if (e.kind === 'scale') {
         // Needed on the host when the matrix is expanded to f32 there; on the GPU when it stays int8.
