@@ -24,5 +24,5 @@ export {
 export { listCached, deleteCached, type CachedWeights } from './weights/cache.js';
 export {
   createWorkerEngine, type WorkerEngine, type WorkerEngineOptions, type ClientLoadOptions, type WorkerModelInfo,
-  type WorkerStatus, type WorkerFeatures, type WorkerImage, type WorkerPixels,
+  type WorkerStatus, type WorkerFeatures, type WorkerInference, type WorkerImage, type WorkerPixels,
 } from './worker/index.js';

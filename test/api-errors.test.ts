@@ -169,7 +169,8 @@ describe('device loss', () => {
       expect(r.map((p) => p.index)).toEqual(before.map((p) => p.index));
       r.forEach((p, i) => expect(Math.abs(p.score - before[i].score)).toBeLessThan(1e-6));
     }
-    expect(c.info().memoryBytes).toBe(memory); // one model on the new device, not six
+    // One model on the new device, not six (+16: the forward timer's buffer, where the new device has timestamp-query).
+    expect([0, 16]).toContain(c.info().memoryBytes - memory);
     await c.dispose();
   });
 });

@@ -30,7 +30,7 @@ function expectClose(what: string, actual: ArrayLike<number>, expected: ArrayLik
 test('384, official: equals the fixture logits', async () => {
   engine = new GpuEngine({ gpu });
   await engine.load({ weights, dtype: 'f32', resolution: 384, interpolation: 'official' });
-  const logits = await engine.infer([{ kind: 'tensor', data: readBin('vim_ti_224_to_384_input.bin') }]);
+  const { logits } = await engine.infer([{ kind: 'tensor', data: readBin('vim_ti_224_to_384_input.bin') }]);
   expectClose('vim_ti_224 → 384 (official)', logits, readBin('vim_ti_224_to_384_logits.bin'));
   await engine.dispose();
   engine = undefined;
@@ -40,7 +40,7 @@ test('320, corrected: equals the reference with the same table', async () => {
   engine = new GpuEngine({ gpu });
   await engine.load({ weights, dtype: 'f32', resolution: 320, interpolation: 'corrected' });
   const input = readBin('vim_input_320.bin');
-  const logits = await engine.infer([{ kind: 'tensor', data: input }]);
+  const { logits } = await engine.infer([{ kind: 'tensor', data: input }]);
   const posEmbed = interpolatePosEmbed(sd.get('pos_embed')!.data, cfg.embedDim, [14, 14], [20, 20], 'corrected');
   const ref = referenceForward(sd, { ...cfg, posRows: 401 }, input, 1, 320, 320, { stride: 16, posEmbed }).logits;
   expectClose('vim_ti_224 → 320 (corrected)', logits, ref);

@@ -30,7 +30,7 @@ async function engine(weights: Uint8Array, resolution: number | undefined, inter
   return e;
 }
 
-const logits = (e: GpuEngine, input: Float32Array) => e.infer([{ kind: 'tensor', data: input }]);
+const logits = async (e: GpuEngine, input: Float32Array) => (await e.infer([{ kind: 'tensor', data: input }])).logits;
 
 /** Reference logits with the table resized independently of the API. */
 function reference(sd: StateDict, cfg: VimConfig, input: Float32Array, size: number, stride: number, from: number, to: number, mode: Interpolation): Float64Array {

@@ -51,7 +51,7 @@ test('load: summary and monotonic progress ending at 1; tensors, pixels in every
   for (let i = 1; i < seen.length; i++) expect(seen[i].progress).toBeGreaterThanOrEqual(seen[i - 1].progress);
 
   const input = readBin('tiny_input.bin');
-  const two = await engine.infer([{ kind: 'tensor', data: input }, { kind: 'tensor', data: input }]);
+  const { logits: two } = await engine.infer([{ kind: 'tensor', data: input }, { kind: 'tensor', data: input }]);
   expectOfficial('tensor batch [0]', two.subarray(0, 10));
   expectOfficial('tensor batch [1]', two.subarray(10));
 
@@ -59,12 +59,12 @@ test('load: summary and monotonic progress ending at 1; tensors, pixels in every
   const { width, height } = img;
   const n = width * height, rgba = new Uint8Array(n * 4), gray = new Uint8Array(n);
   for (let i = 0; i < n; i++) { rgba.set(img.data.subarray(i * 3, i * 3 + 3), i * 4); gray[i] = img.data[i * 3]; }
-  expectOfficial('rgb', await engine.infer([{ kind: 'bytes', data: img.data, width, height, channels: 3 }]));
-  expectOfficial('rgba', await engine.infer([{ kind: 'bytes', data: rgba, width, height, channels: 4 }]));
+  expectOfficial('rgb', (await engine.infer([{ kind: 'bytes', data: img.data, width, height, channels: 3 }])).logits);
+  expectOfficial('rgba', (await engine.infer([{ kind: 'bytes', data: rgba, width, height, channels: 4 }])).logits);
   // Stored rotated with EXIF 6 (shown rotated back): the page applies the orientation before sending.
   const rotated = applyOrientation(img, 8); // the inverse of 6
-  expectOfficial('orientation 6', await engine.infer([{ kind: 'bytes', data: rotated.data, width: rotated.width, height: rotated.height, channels: 3, orientation: 6 }]));
-  const grayLogits = await engine.infer([{ kind: 'bytes', data: gray, width, height, channels: 1 }]);
+  expectOfficial('orientation 6', (await engine.infer([{ kind: 'bytes', data: rotated.data, width: rotated.width, height: rotated.height, channels: 3, orientation: 6 }])).logits);
+  const { logits: grayLogits } = await engine.infer([{ kind: 'bytes', data: gray, width, height, channels: 1 }]);
   expect(grayLogits).toHaveLength(10);
 
   const f = await engine.features({ kind: 'bytes', data: img.data, width, height, channels: 3 });
@@ -77,7 +77,7 @@ test('int8 weights in the worker: logits close to f32 (cosine ≥ 0.995, the qua
   // Not the top-1: the tiny model's random weights put its two best classes 0.003 apart.
   const { engine } = await adapter();
   expect(await engine.load(request({ dtype: 'int8' }))).toMatchObject({ dtype: 'int8' });
-  const logits = await engine.infer([{ kind: 'tensor', data: readBin('tiny_input.bin') }]);
+  const { logits } = await engine.infer([{ kind: 'tensor', data: readBin('tiny_input.bin') }]);
   let dot = 0, a = 0, b = 0;
   for (let i = 0; i < logits.length; i++) { dot += logits[i] * expected[i]; a += logits[i] ** 2; b += expected[i] ** 2; }
   const cosine = dot / Math.sqrt(a * b);
@@ -100,7 +100,7 @@ test('device loss in the worker: the call in flight gets DeviceLostError, the ne
   const ctx = await (core as unknown as { ctx: Promise<{ device: GPUDevice }> }).ctx;
   ctx.device.destroy();
   await rejection(inFlight, DeviceLostError);
-  expectOfficial('after reload', await engine.infer([{ kind: 'tensor', data: input }]));
+  expectOfficial('after reload', (await engine.infer([{ kind: 'tensor', data: input }])).logits);
 });
 
 test('a worker that never answers (script blocked or missing) fails fast with WorkerUnavailableError', async () => {

@@ -4,16 +4,16 @@
 // - a warm-up call after loading, so that "ready" means the first photo answers
 //   at once (on software adapters, compiling the kernels takes far longer than
 //   running them);
-// - wall-clock timing of each call.
+// - each call's timing beside its predictions (the API's lastTiming).
 import {
   createClassifier as apiCreateClassifier,
-  type Classifier, type ClassifierOptions, type LoadProgress,
+  type Classifier, type ClassifierOptions, type InferenceTiming, type LoadProgress,
 } from '../../src/index.js';
 
 export {
   DEFAULT_INTERPOLATION, GpuUnavailableError, WeightFormatError, ModelShapeError, LimitExceededError,
   DeviceLostError, InputError, NumericsError, WeightFetchError, OutOfMemoryError, AbortError, LoadAbortedError,
-  type Classifier, type ClassifierInfo, type ClassifierOptions, type ImageInput, type Prediction,
+  type Classifier, type ClassifierInfo, type ClassifierOptions, type ImageInput, type InferenceTiming, type Prediction,
   type WeightsDType as Dtype, type Interpolation,
 } from '../../src/index.js';
 
@@ -52,22 +52,15 @@ export async function createClassifier(options: DemoOptions): Promise<Classifier
   return classifier;
 }
 
-export interface TimedResult {
+/** Predictions with the call's wall time and, where the adapter has timestamp queries, its GPU time. */
+export interface TimedResult extends InferenceTiming {
   predictions: Awaited<ReturnType<Classifier['classify']>>;
-  /** From the call to the answer, as the page sees it (decoding and preprocessing included). */
-  wallMs: number;
-  /** GPU execution time, when the engine reports one (the API does not yet). */
-  gpuMs?: number;
 }
 
-/** A GPU time the engine may attach to the classifier after each call (not in the API yet). */
-interface MaybeTimed { lastTiming?: { gpuMs?: number } }
-
 export async function classifyTimed(c: Classifier, image: Parameters<Classifier['classify']>[0], topK = 5): Promise<TimedResult> {
-  const t0 = performance.now();
   const predictions = await c.classify(image, { topK });
-  const wallMs = performance.now() - t0;
-  return { predictions, wallMs, gpuMs: (c as Classifier & MaybeTimed).lastTiming?.gpuMs };
+  // The page makes one call at a time, so the last timing is this call's.
+  return { predictions, ...c.lastTiming! };
 }
 
 /** True for errors that mean "the GPU ran out of memory" (the API's error, or a raw WebGPU message). */

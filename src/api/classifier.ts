@@ -14,7 +14,7 @@ import { isNode } from './node.js';
 import { WorkerEngineAdapter } from './worker-engine.js';
 import { prepareImage, type PreparedImage } from './inputs.js';
 import type {
-  Classifier, ClassifierInfo, ClassifierOptions, ClassifyOptions, ImageFeatures, ImageInput, Prediction,
+  Classifier, ClassifierInfo, ClassifierOptions, ClassifyOptions, ImageFeatures, ImageInput, InferenceTiming, Prediction,
 } from './types.js';
 
 function checkOptions(o: ClassifierOptions): void {
@@ -97,6 +97,7 @@ export async function createClassifier(options: ClassifierOptions = {}): Promise
 class VimClassifier implements Classifier {
   private readonly inFlight = new Set<Promise<unknown>>();
   private disposing?: Promise<void>;
+  lastTiming: InferenceTiming | undefined;
 
   constructor(private readonly engine: Engine, private readonly summary: ModelSummary,
     private readonly labels: string[], private readonly maxBatch: number) {}
@@ -123,6 +124,13 @@ class VimClassifier implements Classifier {
     return prepared;
   }
 
+  /** Notes a successful call's timing; `gpuMs` only when every pass of the call was timed. */
+  private timed(start: number, gpuMs: Array<number | undefined>): void {
+    const timing: InferenceTiming = { wallMs: performance.now() - start };
+    if (gpuMs.length > 0 && gpuMs.every((t) => t !== undefined)) timing.gpuMs = (gpuMs as number[]).reduce((a, t) => a + t, 0);
+    this.lastTiming = timing;
+  }
+
   private predictions(row: Float32Array, k: number): Prediction[] {
     const p = softmax(row);
     return topK(p, k).map(({ index, value }) => ({ index, label: this.labels[index], score: value }));
@@ -137,15 +145,20 @@ class VimClassifier implements Classifier {
     const k = options.topK ?? DEFAULT_TOP_K;
     if (!(k >= 1)) return Promise.reject(new InputError('options', `topK must be at least 1, got ${k}`));
     return this.track(async () => {
+      const start = performance.now();
       const prepared = await this.prepare(images, options.signal);
       try {
         const out: Prediction[][] = [];
+        const gpuMs: Array<number | undefined> = [];
         for (let i = 0; i < prepared.length; i += this.maxBatch) {
           const chunk: EngineImage[] = prepared.slice(i, i + this.maxBatch).map((p) => p.image);
+          const r = await raceAbort(this.engine.infer(chunk, options.signal), options.signal);
           // Every engine's output passes the guard here (the GPU engine submits its own work, not VimGpu's).
-          const logits = checkFiniteOutput(await raceAbort(this.engine.infer(chunk, options.signal), options.signal));
+          const logits = checkFiniteOutput(r.logits);
+          gpuMs.push(r.gpuMs);
           for (let b = 0; b < chunk.length; b++) out.push(this.predictions(logits.subarray(b * n, (b + 1) * n), Math.min(Math.floor(k), n)));
         }
+        this.timed(start, gpuMs);
         return out;
       } finally {
         prepared.forEach((p) => p.release());
@@ -155,11 +168,13 @@ class VimClassifier implements Classifier {
 
   features(image: ImageInput, options: Pick<ClassifyOptions, 'signal'> = {}): Promise<ImageFeatures> {
     return this.track(async () => {
+      const start = performance.now();
       const [prepared] = await this.prepare([image], options.signal);
       try {
-        const { logits, tokens, geometry: g } = await raceAbort(this.engine.features(prepared.image, options.signal), options.signal);
+        const { logits, tokens, geometry: g, gpuMs } = await raceAbort(this.engine.features(prepared.image, options.signal), options.signal);
         checkFiniteOutput(logits);
         checkFiniteOutput(tokens, 'features');
+        this.timed(start, [gpuMs]);
         const D = this.summary.config.embedDim;
         const patches = new Float32Array(g.patches * D);
         // Tokens are [patches before M//2, class token, the rest]: lift the class row out.

@@ -5,7 +5,7 @@ import { DisposedError } from '../errors.js';
 import { evalTransform } from '../image/preprocess.js';
 import { referenceForward } from '../reference/vim.js';
 import { geometry } from '../model/config.js';
-import type { Engine, EngineFeatures, EngineImage, EngineInfo, LoadRequest, ModelSummary } from './engine.js';
+import type { Engine, EngineFeatures, EngineImage, EngineOutput, EngineInfo, LoadRequest, ModelSummary } from './engine.js';
 import { throwIfAborted } from './errors.js';
 import { externalToPixels, pixelsToRgb } from './pixels.js';
 import type { ModelAtResolution } from './resolution.js';
@@ -49,11 +49,11 @@ export class CpuEngine implements Engine {
     return { logits, tokens };
   }
 
-  async infer(images: EngineImage[], signal?: AbortSignal): Promise<Float32Array> {
+  async infer(images: EngineImage[], signal?: AbortSignal): Promise<EngineOutput> {
     const n = this.host!.config.numClasses;
     const out = new Float32Array(images.length * n);
     for (let b = 0; b < images.length; b++) out.set((await this.forward(images[b], false, signal)).logits, b * n);
-    return out;
+    return { logits: out };
   }
 
   async features(image: EngineImage, signal?: AbortSignal): Promise<EngineFeatures> {

@@ -35,9 +35,14 @@ export interface ModelSummary {
   labels?: string[];
 }
 
-export interface EngineFeatures {
+export interface EngineOutput {
   /** (B, classes) */
   logits: Float32Array;
+  /** GPU time of the forward pass (timestamp queries), where the device measures it. */
+  gpuMs?: number;
+}
+
+export interface EngineFeatures extends EngineOutput {
   /** Final-normed tokens (B, L, D), class token at geometry.clsIndex. */
   tokens: Float32Array;
   geometry: Geometry;
@@ -53,7 +58,7 @@ export interface Engine {
   readonly backend: Backend;
   load(request: LoadRequest): Promise<ModelSummary>;
   /** Logits (B, classes) of a batch of images. */
-  infer(images: EngineImage[], signal?: AbortSignal): Promise<Float32Array>;
+  infer(images: EngineImage[], signal?: AbortSignal): Promise<EngineOutput>;
   features(image: EngineImage, signal?: AbortSignal): Promise<EngineFeatures>;
   info(): EngineInfo;
   /** Frees everything; calls in flight may reject. */

@@ -8,15 +8,18 @@
 import { DeviceLostError, DisposedError, LimitExceededError } from '../errors.js';
 import type { GpuContext } from '../gpu/context.js';
 import { readBuffer } from '../gpu/buffers.js';
-import { encodeDispatches } from '../gpu/dispatch.js';
+import { readPassMs } from '../gpu/pass-timer.js';
 import type { ForwardPlan } from '../model/forward-plan.js';
 import { VimGpu } from '../model/vim-gpu.js';
 import { createNormalizeLut, encodePreprocess, PREPROCESS_KERNELS } from '../ops/preprocess.js';
 import { allocating, closeDevice, looksLikeDeviceLoss, openDevice, type DeviceRequest, type OpenedDevice } from './device.js';
-import type { Engine, EngineFeatures, EngineImage, EngineInfo, LoadRequest, ModelSummary } from './engine.js';
+import type { Engine, EngineFeatures, EngineImage, EngineOutput, EngineInfo, LoadRequest, ModelSummary } from './engine.js';
 import { raceAbort, throwIfAborted } from './errors.js';
 import type { ModelAtResolution } from './resolution.js';
 import { hostSummary, loadHostWeights, progressReporter, type HostWeights } from './weights.js';
+
+/** Logits, tokens (when asked for) and the forward's GPU time (where measured). */
+type Readback = [Float32Array, Float32Array | undefined, number | undefined];
 
 interface Live extends OpenedDevice {
   vim: VimGpu;
@@ -139,7 +142,7 @@ export class GpuEngine implements Engine {
    * in here awaits, so the commands of concurrent calls, which share the plan's
    * buffers, are queued whole, one call after the other.
    */
-  private submit(live: Live, plan: ForwardPlan, images: EngineImage[], withTokens: boolean): { reads: Promise<Float32Array[]>; free: () => void } {
+  private submit(live: Live, plan: ForwardPlan, images: EngineImage[], withTokens: boolean): { reads: Promise<Readback>; free: () => void } {
     const { ctx, lut } = live, { device } = ctx, s = this.model!.size;
     const frees: Array<() => void> = [];
     const free = () => frees.splice(0).forEach((f) => f());
@@ -152,13 +155,14 @@ export class GpuEngine implements Engine {
           frees.push(encodePreprocess(ctx, encoder, img, { image: plan.act.image, slot, size: s, lut }));
         }
       });
-      const pass = encoder.beginComputePass({ label: 'vim.forward' });
-      for (const stage of plan.stages) encodeDispatches(pass, stage.dispatches);
-      pass.end();
+      const stamps = live.vim.encodeForward(encoder, plan, true);
       device.queue.submit([encoder.finish()]);
-      const reads = [readBuffer(device, plan.act.logits, plan.sizes.logits)];
-      if (withTokens) reads.push(readBuffer(device, plan.act.normed, plan.sizes.normed));
-      return { reads: Promise.all(reads), free };
+      const reads = Promise.all([
+        readBuffer(device, plan.act.logits, plan.sizes.logits),
+        withTokens ? readBuffer(device, plan.act.normed, plan.sizes.normed) : undefined,
+        stamps && readPassMs(stamps),
+      ]);
+      return { reads, free };
     } catch (e) {
       free();
       throw e;
@@ -201,16 +205,17 @@ export class GpuEngine implements Engine {
     throwIfAborted(signal);
     const { reads, free } = this.submit(live, plan, images, withTokens);
     try {
-      const [logits, tokens] = await raceAbort(this.watch(live, reads), signal);
-      return { logits, tokens: tokens ?? new Float32Array(0), geometry: plan.geometry };
+      const [logits, tokens, gpuMs] = await raceAbort(this.watch(live, reads), signal);
+      return { logits, tokens: tokens ?? new Float32Array(0), geometry: plan.geometry, gpuMs };
     } finally {
       // After an abort the GPU may still use the temporaries: free them when it is done.
       reads.then(free, free);
     }
   }
 
-  async infer(images: EngineImage[], signal?: AbortSignal): Promise<Float32Array> {
-    return (await this.run(images, false, signal)).logits;
+  async infer(images: EngineImage[], signal?: AbortSignal): Promise<EngineOutput> {
+    const { logits, gpuMs } = await this.run(images, false, signal);
+    return { logits, gpuMs };
   }
 
   features(image: EngineImage, signal?: AbortSignal): Promise<EngineFeatures> {

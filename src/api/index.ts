@@ -4,5 +4,5 @@ export { OutOfMemoryError, AbortError, WorkerUnavailableError } from './errors.j
 export { DEFAULT_WEIGHTS, DEFAULT_INTERPOLATION, DEFAULT_DTYPE, DEFAULT_TOP_K, DEFAULT_MAX_BATCH } from './defaults.js';
 export type {
   Classifier, ClassifierOptions, ClassifyOptions, ClassifierInfo, Prediction, ImageFeatures, ImageInput, RawPixels,
-  WeightsInput, WeightsDType, Interpolation, LoadProgress, Backend, AdapterDescription,
+  WeightsInput, WeightsDType, Interpolation, LoadProgress, Backend, AdapterDescription, InferenceTiming,
 } from './types.js';

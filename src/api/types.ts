@@ -141,12 +141,26 @@ export interface ClassifierInfo {
   memoryBytes: number;
 }
 
+/** How long a call took. */
+export interface InferenceTiming {
+  /** From the call to its answer, as the caller sees it (decoding, preprocessing, transfers and readback included). */
+  wallMs: number;
+  /**
+   * GPU execution time of the model's forward passes (summed over a batch's chunks), from
+   * timestamp queries; absent where the device lacks 'timestamp-query', on the CPU backend,
+   * or when a pass's timestamps were unusable.
+   */
+  gpuMs?: number;
+}
+
 export interface Classifier {
   classify(image: ImageInput, options?: ClassifyOptions): Promise<Prediction[]>;
   classifyBatch(images: readonly ImageInput[], options?: ClassifyOptions): Promise<Prediction[][]>;
   /** Backbone features for downstream use (segmentation, detection, retrieval). */
   features(image: ImageInput, options?: Pick<ClassifyOptions, 'signal'>): Promise<ImageFeatures>;
   info(): ClassifierInfo;
+  /** Timing of the last classify, classifyBatch or features call to succeed; undefined before the first. */
+  readonly lastTiming: InferenceTiming | undefined;
   /** Frees the GPU memory (after calls in flight finish); later calls reject with DisposedError. */
   dispose(): Promise<void>;
 }

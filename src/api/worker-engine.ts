@@ -8,7 +8,7 @@
 import { DeviceLostError, InputError, LoadAbortedError } from '../errors.js';
 import { evalTransform } from '../image/preprocess.js';
 import { createWorkerEngine, type WorkerEngine, type WorkerImage, type WorkerStatus } from '../worker/index.js';
-import type { Engine, EngineFeatures, EngineImage, EngineInfo, LoadRequest, ModelSummary } from './engine.js';
+import type { Engine, EngineFeatures, EngineImage, EngineInfo, EngineOutput, LoadRequest, ModelSummary } from './engine.js';
 import { AbortError, raceAbort, throwIfAborted, WorkerUnavailableError } from './errors.js';
 import { externalToPixels, pixelsToRgb } from './pixels.js';
 import type { WeightsInput } from './types.js';
@@ -156,22 +156,25 @@ export class WorkerEngineAdapter implements Engine {
     return evalTransform(pixelsToRgb(px), this.summary!.size);
   }
 
-  async infer(images: EngineImage[], signal?: AbortSignal): Promise<Float32Array> {
+  async infer(images: EngineImage[], signal?: AbortSignal): Promise<EngineOutput> {
     const { size, stride, config } = this.summary!;
     if (images.every((i) => i.kind === 'tensor')) {
       const batch = new Float32Array(images.length * 3 * size * size);
       images.forEach((img, b) => batch.set((img as { data: Float32Array }).data, b * 3 * size * size));
-      return this.call((c) => c.infer(batch, images.length, size, size, { transfer: true, stride }), signal);
+      return this.call((c) => c.inferTimed(batch, images.length, size, size, { transfer: true, stride }), signal);
     }
+    // Images go one at a time: the GPU time is the sum of their passes, if every one was measured.
     const out = new Float32Array(images.length * config.numClasses);
+    let gpuMs: number | undefined = 0;
     for (let b = 0; b < images.length; b++) {
       const img = images[b];
-      const logits = img.kind === 'tensor'
-        ? await this.call((c) => c.infer(img.data, 1, size, size, { stride }), signal)
-        : await this.withImage(img, (wi) => this.call((c) => c.inferImage(wi, { transfer: false }), signal));
-      out.set(logits, b * config.numClasses);
+      const r = img.kind === 'tensor'
+        ? await this.call((c) => c.inferTimed(img.data, 1, size, size, { stride }), signal)
+        : await this.withImage(img, (wi) => this.call((c) => c.inferImageTimed(wi, { transfer: false }), signal));
+      out.set(r.logits, b * config.numClasses);
+      gpuMs = gpuMs !== undefined && r.gpuMs !== undefined ? gpuMs + r.gpuMs : undefined;
     }
-    return out;
+    return { logits: out, gpuMs };
   }
 
   private async withImage<T>(img: Exclude<EngineImage, { kind: 'tensor' }>, use: (wi: WorkerImage) => Promise<T>): Promise<T> {
@@ -188,7 +191,7 @@ export class WorkerEngineAdapter implements Engine {
     // The worker takes tensors for features: the eval transform runs here (bit-identical on every path).
     const input = this.tensor(image);
     const f = await this.call((c) => c.features(input, 1, size, size, { stride }), signal);
-    return { logits: f.logits, tokens: f.tokens, geometry: f.geometry };
+    return { logits: f.logits, tokens: f.tokens, geometry: f.geometry, gpuMs: f.gpuMs };
   }
 
   info(): EngineInfo {

@@ -6,6 +6,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { encodeDispatches, releaseDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { readBuffer } from '../gpu/buffers.js';
+import { PassTimer, readPassMs } from '../gpu/pass-timer.js';
 import { DeviceLostError, DisposedError, InputError, LimitExceededError } from '../errors.js';
 import { checkFiniteInput, checkFiniteOutput } from './numerics.js';
 import type { StateDict } from '../tensor.js';
@@ -22,6 +23,14 @@ export interface VimGpuOptions {
   scan?: ScanKind;
   /** Replacement position table (other resolutions); defaults to the checkpoint's. */
   posEmbed?: Float32Array;
+  /** Time forwardTimed() and forwardWithFeatures() on the GPU where the device has 'timestamp-query' (default true). */
+  timing?: boolean;
+}
+
+/** Logits (B × classes), and the forward pass's GPU time where it was measured. */
+export interface ForwardResult {
+  logits: Float32Array;
+  gpuMs?: number;
 }
 
 /** A weight matrix as matmulDispatch takes it (stacked pairs: scales of group g at g·N). */
@@ -33,6 +42,8 @@ export class VimGpu {
   private readonly weights: GpuWeights;
   private readonly plans = new Map<string, ForwardPlan>();
   private disposed = false;
+  /** Made on the first timed forward. */
+  private timer?: PassTimer;
   /** Why the device was lost, once `device.lost` has settled. */
   private lostReason?: string;
   /**
@@ -154,16 +165,33 @@ export class VimGpu {
     this.ctx.device.queue.writeBuffer(plan.act.image, 0, input.buffer, input.byteOffset, input.byteLength);
   }
 
-  /** Encodes the whole forward pass into one command encoder and submits it. */
-  submit(plan: ForwardPlan, input: Float32Array): void {
+  /**
+   * Encodes the forward pass as one compute pass. `timed` (and timing on, and the
+   * feature present): its beginning and end are stamped and the stamps copied out
+   * in `enc`; the returned buffer goes to readPassMs once `enc` is submitted.
+   */
+  encodeForward(enc: GPUCommandEncoder, plan: ForwardPlan, timed = false): GPUBuffer | undefined {
+    const timer = timed ? this.passTimer() : undefined;
+    const pass = enc.beginComputePass(timer ? { label: 'vim.forward', timestampWrites: timer.timestampWrites } : { label: 'vim.forward' });
+    for (const stage of plan.stages) encodeDispatches(pass, stage.dispatches);
+    pass.end();
+    return timer?.resolve(enc);
+  }
+
+  private passTimer(): PassTimer | undefined {
+    if (this.options.timing === false || !this.ctx.features.timestampQuery) return undefined;
+    return this.timer ??= new PassTimer(this.ctx);
+  }
+
+  /** Encodes the whole forward pass into one command encoder and submits it (see encodeForward for `timed`). */
+  submit(plan: ForwardPlan, input: Float32Array, timed = false): GPUBuffer | undefined {
     this.assertLive();
     if (this.lostReason !== undefined) throw this.lostError();
     this.writeInput(plan, input);
     const enc = this.ctx.device.createCommandEncoder({ label: 'vim.forward' });
-    const pass = enc.beginComputePass({ label: 'vim.forward' });
-    for (const stage of plan.stages) encodeDispatches(pass, stage.dispatches);
-    pass.end();
+    const stamps = this.encodeForward(enc, plan, timed);
     this.ctx.device.queue.submit([enc.finish()]);
+    return stamps;
   }
 
   /**
@@ -176,24 +204,37 @@ export class VimGpu {
    * logits are copied out. Keep it that way: no await before the readback is queued.
    */
   async forward(input: Float32Array, batch: number, height: number, width: number, stride?: number): Promise<Float32Array> {
+    return (await this.run(input, batch, height, width, stride, false)).logits;
+  }
+
+  /** forward(), plus the pass's GPU time where the device can measure it (same concurrency rules). */
+  forwardTimed(input: Float32Array, batch: number, height: number, width: number, stride?: number): Promise<ForwardResult> {
+    return this.run(input, batch, height, width, stride, true);
+  }
+
+  private async run(input: Float32Array, batch: number, height: number, width: number, stride: number | undefined, timed: boolean): Promise<ForwardResult> {
     const plan = this.plan(batch, height, width, stride);
-    this.submit(plan, input);
-    const [logits] = await this.settle([readBuffer(this.ctx.device, plan.act.logits, plan.sizes.logits)]);
-    return checkFiniteOutput(logits);
+    const stamps = this.submit(plan, input, timed);
+    const [logits, gpuMs] = await this.settle(Promise.all([
+      readBuffer(this.ctx.device, plan.act.logits, plan.sizes.logits),
+      stamps && readPassMs(stamps),
+    ]));
+    return { logits: checkFiniteOutput(logits), gpuMs };
   }
 
   /**
    * Logits plus the final-normed tokens (B, L, D): the class token at
    * geometry.clsIndex is the head's input, the others are dense patch features.
    */
-  async forwardWithFeatures(input: Float32Array, batch: number, height: number, width: number, stride?: number): Promise<{ logits: Float32Array; tokens: Float32Array; geometry: Geometry }> {
+  async forwardWithFeatures(input: Float32Array, batch: number, height: number, width: number, stride?: number): Promise<ForwardResult & { tokens: Float32Array; geometry: Geometry }> {
     const plan = this.plan(batch, height, width, stride);
-    this.submit(plan, input);
-    const [logits, tokens] = await this.settle([
+    const stamps = this.submit(plan, input, true);
+    const [logits, tokens, gpuMs] = await this.settle(Promise.all([
       readBuffer(this.ctx.device, plan.act.logits, plan.sizes.logits),
       readBuffer(this.ctx.device, plan.act.normed, plan.sizes.normed),
-    ]);
-    return { logits: checkFiniteOutput(logits), tokens, geometry: plan.geometry };
+      stamps && readPassMs(stamps),
+    ]));
+    return { logits: checkFiniteOutput(logits), tokens, geometry: plan.geometry, gpuMs };
   }
 
   /**
@@ -228,6 +269,8 @@ export class VimGpu {
   dispose(): void {
     if (this.disposed) return;
     this.releasePlans();
+    this.timer?.destroy();
+    this.timer = undefined;
     destroyWeights(this.ctx, this.weights);
     this.disposed = true;
   }
@@ -261,11 +304,11 @@ export class VimGpu {
    * a lost device may leave mapAsync pending forever, or reject it with an
    * untyped error before `device.lost` settles.
    */
-  private settle(reads: Array<Promise<Float32Array>>): Promise<Float32Array[]> {
+  private settle<T>(reads: Promise<T>): Promise<T> {
     return new Promise((resolve, reject) => {
       if (this.lostReason !== undefined) return reject(this.lostError());
       this.waiters.add(reject);
-      Promise.all(reads).then(resolve, async (e: unknown) => {
+      reads.then(resolve, async (e: unknown) => {
         // Give `lost` a moment to settle before deciding the failure was something else.
         for (let waited = 0; this.lostReason === undefined && waited < 1000; waited += 50) await new Promise((r) => setTimeout(r, 50));
         reject(this.lostReason !== undefined ? this.lostError() : e);

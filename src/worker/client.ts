@@ -8,7 +8,7 @@ import { proxy, transfer, wrap, type Endpoint, type Remote } from 'comlink';
 import { LoadAbortedError } from '../errors.js';
 import { installErrorTransfer } from './wire-errors.js';
 import type {
-  CachedWeights, LoadProgress, WorkerEngineApi, WorkerFeatures, WorkerImage, WorkerLoadOptions, WorkerModelInfo, WorkerStatus,
+  CachedWeights, LoadProgress, WorkerEngineApi, WorkerFeatures, WorkerImage, WorkerInference, WorkerLoadOptions, WorkerModelInfo, WorkerStatus,
 } from './protocol.js';
 
 export type * from './protocol.js';
@@ -33,6 +33,9 @@ export interface WorkerEngine {
   infer(input: Float32Array, batch: number, height: number, width: number, options?: TransferOption & { stride?: number }): Promise<Float32Array>;
   /** Logits of one image, preprocessed in the worker with the official eval transform. */
   inferImage(image: WorkerImage, options?: TransferOption): Promise<Float32Array>;
+  /** infer() and inferImage() with the forward pass's GPU time beside the logits, where the device measures it. */
+  inferTimed(input: Float32Array, batch: number, height: number, width: number, options?: TransferOption & { stride?: number }): Promise<WorkerInference>;
+  inferImageTimed(image: WorkerImage, options?: TransferOption): Promise<WorkerInference>;
   features(input: Float32Array, batch: number, height: number, width: number, options?: TransferOption & { stride?: number }): Promise<WorkerFeatures>;
   status(): Promise<WorkerStatus>;
   listCached(): Promise<CachedWeights[]>;
@@ -49,6 +52,14 @@ export interface WorkerEngineOptions {
 }
 
 let nextLoadId = 1;
+
+/** An image marked for transfer where asked (ImageBitmaps by default). */
+function sendImage(image: WorkerImage, o?: TransferOption): WorkerImage {
+  const isBitmap = typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap;
+  if (isBitmap && o?.transfer !== false) return transfer(image, [image as ImageBitmap]);
+  if (!isBitmap && o?.transfer) return transfer(image, [(image as { data: Uint8Array | Uint8ClampedArray }).data.buffer as ArrayBuffer]);
+  return image;
+}
 
 export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEngine {
   installErrorTransfer();
@@ -76,15 +87,9 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
       }
     },
     infer: (input, batch, h, w, o) => remote.infer(tensor(input, o), batch, h, w, o?.stride),
-    inferImage(image, o) {
-      const isBitmap = typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap;
-      if (isBitmap && o?.transfer !== false) return remote.inferImage(transfer(image, [image as ImageBitmap]));
-      if (!isBitmap && o?.transfer) {
-        const data = (image as { data: Uint8Array | Uint8ClampedArray }).data;
-        return remote.inferImage(transfer(image, [data.buffer as ArrayBuffer]));
-      }
-      return remote.inferImage(image);
-    },
+    inferImage: (image, o) => remote.inferImage(sendImage(image, o)),
+    inferTimed: (input, batch, h, w, o) => remote.inferTimed(tensor(input, o), batch, h, w, o?.stride),
+    inferImageTimed: (image, o) => remote.inferImageTimed(sendImage(image, o)),
     features: (input, batch, h, w, o) => remote.features(tensor(input, o), batch, h, w, o?.stride),
     status: () => remote.status(),
     listCached: () => remote.listCached(),

@@ -16,7 +16,7 @@ import { loadWeights, type LoadResult } from '../weights/stream-loader.js';
 import type { LoadProgress } from '../weights/stream-loader-progress.js';
 import { toRgb } from './pixels.js';
 import type {
-  WorkerEngineApi, WorkerFeatures, WorkerImage, WorkerLoadOptions, WorkerModelInfo, WorkerSource, WorkerStatus,
+  WorkerEngineApi, WorkerFeatures, WorkerImage, WorkerInference, WorkerLoadOptions, WorkerModelInfo, WorkerSource, WorkerStatus,
 } from './protocol.js';
 
 interface Model { vim: VimGpu; info: WorkerModelInfo }
@@ -139,10 +139,25 @@ export class WorkerEngineCore implements WorkerEngineApi {
     });
   }
 
+  inferTimed(input: Float32Array, batch: number, height: number, width: number, stride?: number): Promise<WorkerInference> {
+    return this.enqueue(async () => {
+      const r = await this.current().vim.forwardTimed(input, batch, height, width, stride);
+      return transfer({ logits: r.logits, gpuMs: r.gpuMs }, [r.logits.buffer]);
+    });
+  }
+
+  inferImageTimed(image: WorkerImage): Promise<WorkerInference> {
+    return this.enqueue(async () => {
+      const { vim, info } = this.current();
+      const r = await vim.forwardTimed(evalTransform(toRgb(image), info.size), 1, info.size, info.size, info.stride);
+      return transfer({ logits: r.logits, gpuMs: r.gpuMs }, [r.logits.buffer]);
+    });
+  }
+
   features(input: Float32Array, batch: number, height: number, width: number, stride?: number): Promise<WorkerFeatures> {
     return this.enqueue(async () => {
       const f = await this.current().vim.forwardWithFeatures(input, batch, height, width, stride);
-      return transfer({ logits: f.logits, tokens: f.tokens, geometry: f.geometry }, [f.logits.buffer, f.tokens.buffer]);
+      return transfer({ logits: f.logits, tokens: f.tokens, geometry: f.geometry, gpuMs: f.gpuMs }, [f.logits.buffer, f.tokens.buffer]);
     });
   }
 

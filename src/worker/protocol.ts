@@ -72,8 +72,13 @@ export interface WorkerPixels {
 
 export type WorkerImage = ImageBitmap | ImageData | WorkerPixels;
 
-export interface WorkerFeatures {
+/** Logits (batch × classes), and the forward pass's GPU time where the device has 'timestamp-query'. */
+export interface WorkerInference {
   logits: Float32Array;
+  gpuMs?: number;
+}
+
+export interface WorkerFeatures extends WorkerInference {
   /** Final-normed tokens (B, L, D); the class token sits at geometry.clsIndex. */
   tokens: Float32Array;
   geometry: Geometry;
@@ -89,6 +94,9 @@ export interface WorkerEngineApi {
   infer(input: Float32Array, batch: number, height: number, width: number, stride?: number): Promise<Float32Array>;
   /** Logits of one image after the official eval transform (resize, center crop, normalize) at the model's size. */
   inferImage(image: WorkerImage): Promise<Float32Array>;
+  /** infer() and inferImage() with the GPU time (timestamp queries) beside the logits. */
+  inferTimed(input: Float32Array, batch: number, height: number, width: number, stride?: number): Promise<WorkerInference>;
+  inferImageTimed(image: WorkerImage): Promise<WorkerInference>;
   features(input: Float32Array, batch: number, height: number, width: number, stride?: number): Promise<WorkerFeatures>;
   status(): Promise<WorkerStatus>;
   listCached(): Promise<CachedWeights[]>;

@@ -59,7 +59,7 @@ export class ResultsView {
       r.fill.style.width = p ? `${(p.score * 100).toFixed(2)}%` : '0';
     });
     this.m.gpu.textContent = result.gpuMs !== undefined ? formatMs(result.gpuMs) : 'n/a';
-    this.m.gpu.title = result.gpuMs !== undefined ? 'GPU execution time (timestamp queries)' : 'this engine build does not report GPU time';
+    this.m.gpu.title = result.gpuMs !== undefined ? 'GPU execution time (timestamp queries)' : 'no GPU time: the adapter lacks timestamp-query';
     this.m.wall.textContent = formatMs(result.wallMs);
   }
 
