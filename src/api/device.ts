@@ -1,9 +1,7 @@
 // Getting a GPU device for the API, and the two device-level failure modes it
 // must report as typed errors: allocations that run out of memory, and the
 // device being lost.
-import { acquireGpu, releaseGpu, type GpuContext } from '../gpu/context.js';
-import { BufferRegistry } from '../gpu/buffers.js';
-import { PipelineCache } from '../gpu/pipeline-cache.js';
+import { acquireGpu, releaseGpu, wrapDevice, type GpuContext } from '../gpu/context.js';
 import { GpuUnavailableError, VimError } from '../errors.js';
 import { OutOfMemoryError } from './errors.js';
 import { ensureWebGpuGlobals, isNode, nodeWebGpu } from './node.js';
@@ -21,23 +19,7 @@ export interface OpenedDevice {
 
 /** A context around a device someone else created (their limits, their features). */
 export function contextFromDevice(device: GPUDevice, gpu?: GPU): GpuContext {
-  const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  return {
-    device,
-    adapterInfo: {
-      vendor: info?.vendor ?? '', architecture: info?.architecture ?? '', device: info?.device ?? '',
-      description: info?.description ?? '',
-      isFallback: Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter),
-    },
-    features: {
-      subgroups: device.features.has('subgroups'),
-      timestampQuery: device.features.has('timestamp-query'),
-      shaderF16: device.features.has('shader-f16'),
-    },
-    pipelines: new PipelineCache(device),
-    buffers: new BufferRegistry(device),
-    gpu,
-  };
+  return wrapDevice(device, (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo, gpu);
 }
 
 /** The page's GPU, the one passed in, or in Node the `webgpu` package's. */

@@ -55,13 +55,17 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
   const requiredLimits: Record<string, number> = {};
   for (const k of RAISED_LIMITS) requiredLimits[k] = (adapter.limits as unknown as Record<string, number>)[k];
   const device = await adapter.requestDevice({ requiredFeatures: want, requiredLimits });
-  const info = adapter.info ?? ({} as GPUAdapterInfo);
+  return wrapDevice(device, adapter.info, gpu);
+}
+
+/** The context of a device: what the kernels need to know about it, and its registries. */
+export function wrapDevice(device: GPUDevice, info: GPUAdapterInfo | undefined, gpu?: GPU): GpuContext {
   return {
     device,
     adapterInfo: {
-      vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '',
-      description: info.description ?? '',
-      isFallback: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+      vendor: info?.vendor ?? '', architecture: info?.architecture ?? '', device: info?.device ?? '',
+      description: info?.description ?? '',
+      isFallback: Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter),
     },
     features: {
       subgroups: device.features.has('subgroups'),
