@@ -12,7 +12,7 @@
 #   bash bench/gpu-run.sh [OPTIONS] [WEBGPU BENCH ARGS ...] [-- PYTORCH BENCH ARGS ...]
 # options: --out DIR, --rt DIR, --debs-root DIR, --no-webgpu, --no-pytorch,
 #          --setup-only (steps 1-3). Without WebGPU args two runs are made: stride 16
-#          at 224..1248 and stride 8 at 224, Vim-Ti and Vim-S, batch 1 and 8.
+#          at 224..1248 and stride 8 at 224, Vim-Ti and Vim-S, batch 1, 8 and 64.
 # Time limits (s): WEBGPU_TIMEOUT per WebGPU run (150), PYTORCH_TIMEOUT (240):
 # with the two default WebGPU runs the whole script stays under 10 minutes.
 set -uo pipefail
@@ -135,8 +135,8 @@ if [ "$run_webgpu" = 1 ] && [ "$status" = 0 ]; then
   if [ ${#webgpu_args[@]} -gt 0 ]; then
     webgpu_bench webgpu-bench "${webgpu_args[@]}"
   else
-    webgpu_bench webgpu-bench --model vim_ti,vim_s --size 224,512,1024,1248 --batch 1,8 --stride 16 --scan chunked --runs 20
-    webgpu_bench webgpu-bench-s8 --model vim_ti,vim_s --size 224 --batch 1,8 --stride 8 --scan chunked --runs 20
+    webgpu_bench webgpu-bench --model vim_ti,vim_s --size 224,512,1024,1248 --batch 1,8,64 --stride 16 --scan chunked --runs 20
+    webgpu_bench webgpu-bench-s8 --model vim_ti,vim_s --size 224 --batch 1,8,64 --stride 8 --scan chunked --runs 20
   fi
 fi
 

@@ -8,6 +8,7 @@ export { deriveConfig, geometry, inferStride, parameterCount, type VimConfig, ty
 export { acquireGpu, releaseGpu, type GpuContext, type AcquireOptions } from './gpu/context.js';
 export { VimGpu, type VimGpuOptions } from './model/vim-gpu.js';
 export { topK, softmax } from './model/top-k.js';
+export { AgreementMeter, logitAgreement, type LogitAgreement } from './eval/agreement.js';
 export { imagenetLabels } from './model/labels.js';
 export { interpolatePosEmbed, type PosEmbedMode } from './model/pos-embed.js';
 export { loadVimWeights, bufferSource, blobSource, type RandomAccessSource } from './weights/index.js';

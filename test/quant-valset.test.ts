@@ -22,6 +22,7 @@ import { convertWeights } from '../src/weights/convert.js';
 import { concatEngineFile } from '../src/weights/format-write.js';
 import { readSafetensorsHeader } from '../src/weights/safetensors.js';
 import { loadWeights } from '../src/weights/stream-loader.js';
+import { AgreementMeter } from '../src/eval/agreement.js';
 
 const WEIGHTS = process.env.VIM_VALSET_WEIGHTS, IMAGES = process.env.VIM_VALSET_IMAGES;
 const LIMIT = Number(process.env.VIM_VALSET_LIMIT ?? Infinity);
@@ -60,7 +61,7 @@ test.skipIf(!WEIGHTS || !IMAGES)('int8 and f16 against f32 on a validation set',
   const list = samples(IMAGES!, new Map(classes.filter((c) => c.wnid).map((c) => [c.wnid!, c.index])));
   expect(list.length).toBeGreaterThan(0);
   const C = cfg.numClasses;
-  const stats = Object.fromEntries(DTYPES.map((d) => [d, { correct: 0, correct5: 0, agree: 0, maxAbs: 0, minCos: 1, sumCos: 0, perClass: new Array<number>(C).fill(0) }]));
+  const stats = Object.fromEntries(DTYPES.map((d) => [d, { correct: 0, correct5: 0, agreement: new AgreementMeter(C), perClass: new Array<number>(C).fill(0) }]));
   const perClassN = new Array<number>(C).fill(0);
   const t0 = performance.now();
   for (let at = 0; at < list.length; at += BATCH) {
@@ -72,30 +73,25 @@ test.skipIf(!WEIGHTS || !IMAGES)('int8 and f16 against f32 on a validation set',
     for (const [d, m] of models) out.set(d, await m.forward(input, BATCH, size, size));
     if (at % (10 * BATCH) === 0) console.log(`${at + batch.length}/${list.length} images, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     const ref = out.get('f32')!;
+    for (const d of DTYPES) stats[d].agreement.add(ref.subarray(0, batch.length * C), out.get(d)!.subarray(0, batch.length * C));
     for (let i = 0; i < batch.length; i++) {
-      const r = ref.subarray(i * C, (i + 1) * C), rTop = topK(r, 1)[0].index;
       perClassN[batch[i].label]++;
       for (const d of DTYPES) {
-        const g = out.get(d)!.subarray(i * C, (i + 1) * C), s = stats[d];
-        let ab = 0, aa = 0, bb = 0;
-        for (let j = 0; j < C; j++) { s.maxAbs = Math.max(s.maxAbs, Math.abs(g[j] - r[j])); ab += g[j] * r[j]; aa += g[j] ** 2; bb += r[j] ** 2; }
-        const cos = ab / Math.sqrt(aa * bb);
-        s.minCos = Math.min(s.minCos, cos);
-        s.sumCos += cos;
-        const top5 = topK(g, 5).map((t) => t.index), top = top5[0];
-        if (top === rTop) s.agree++;
-        if (top === batch[i].label) { s.correct++; s.perClass[batch[i].label]++; }
+        const s = stats[d], top5 = topK(out.get(d)!.subarray(i * C, (i + 1) * C), 5).map((t) => t.index);
+        if (top5[0] === batch[i].label) { s.correct++; s.perClass[batch[i].label]++; }
         if (top5.includes(batch[i].label)) s.correct5++;
       }
     }
   }
   const n = list.length;
-  const rows = DTYPES.map((d) => ({
-    dtype: d, bytes: sizes[d], top1: stats[d].correct / n, top5: stats[d].correct5 / n,
-    perClassTop1: classes.map((c) => ({ name: c.name, wnid: c.wnid, n: perClassN[c.index], top1: stats[d].perClass[c.index] / Math.max(1, perClassN[c.index]) })),
-    agreeWithF32: stats[d].agree / n,
-    maxAbsLogit: stats[d].maxAbs, minCosine: stats[d].minCos, meanCosine: stats[d].sumCos / n,
-  }));
+  const rows = DTYPES.map((d) => {
+    const a = stats[d].agreement.result();
+    return {
+      dtype: d, bytes: sizes[d], top1: stats[d].correct / n, top5: stats[d].correct5 / n,
+      perClassTop1: classes.map((c) => ({ name: c.name, wnid: c.wnid, n: perClassN[c.index], top1: stats[d].perClass[c.index] / Math.max(1, perClassN[c.index]) })),
+      agreeWithF32: a.top1Agreement, maxAbsLogit: a.maxAbsLogit, minCosine: a.minCosine, meanCosine: a.meanCosine,
+    };
+  });
   const result = { weights: basename(WEIGHTS!), images: n, size, seconds: (performance.now() - t0) / 1000, rows };
   console.log(JSON.stringify(result, null, 2));
   if (process.env.VIM_VALSET_OUT) writeFileSync(process.env.VIM_VALSET_OUT, JSON.stringify(result, null, 2) + '\n');

@@ -94,6 +94,8 @@ export async function bench(argv: string[]): Promise<void> {
   });
   const ctx = await acquireGpu({ gpu: await nodeGpu(['disable-dawn-features=timestamp_quantization']) });
   const results: BenchCase[] = [];
+  const date = new Date().toISOString();
+  const skipped: Array<{ model: string; size: number; stride: number; batch: number; scan: string; error: string }> = [];
   const adapter = `${ctx.adapterInfo.vendor} ${ctx.adapterInfo.architecture} ${ctx.adapterInfo.description}`.trim();
   process.stdout.write(`adapter: ${adapter || 'unknown'}${ctx.adapterInfo.isFallback ? ' (software fallback: relative cost only)' : ''}\n`);
   try {
@@ -102,8 +104,21 @@ export async function bench(argv: string[]): Promise<void> {
       for (const size of list(values.size!).map(Number)) {
         for (const batch of list(values.batch!).map(Number)) {
           for (const scan of list(values.scan!) as ScanKind[]) {
-            const r = await benchCase(ctx, model, size, Number(values.stride), batch, scan, Number(values.runs));
+            let r: BenchCase;
+            try {
+              r = await benchCase(ctx, model, size, Number(values.stride), batch, scan, Number(values.runs));
+            } catch (e) {
+              // A case over the device's limits (e.g. a buffer above maxBufferSize at a large
+              // batch) is recorded and skipped; the other cases still run.
+              const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+              skipped.push({ model, size, stride: Number(values.stride), batch, scan, error });
+              process.stdout.write(`${model} ${size}px b${batch} ${scan}: skipped (${error})\n`);
+              if (values.json) await writeFile(values.json, JSON.stringify({ adapter, date, results, skipped }, null, 1));
+              continue;
+            }
             results.push(r);
+            // After every case, so a run stopped by a time limit keeps what it measured.
+            if (values.json) await writeFile(values.json, JSON.stringify({ adapter, date, results, skipped }, null, 1));
             process.stdout.write(`${model} ${size}px s${r.stride} b${batch} ${scan.padEnd(10)} L=${r.tokens}  wall ${r.wallMs.toFixed(2)} ms  gpu ${r.gpuMs?.toFixed(2) ?? '-'} ms  ${r.imagesPerSecond.toFixed(1)} img/s\n`);
             for (const k of r.kernels) process.stdout.write(`    ${k.kernel.padEnd(12)} ${k.ms.toFixed(3).padStart(9)} ms  ${(100 * k.share).toFixed(1).padStart(5)} %\n`);
           }
@@ -113,5 +128,4 @@ export async function bench(argv: string[]): Promise<void> {
   } finally {
     releaseGpu(ctx);
   }
-  if (values.json) await writeFile(values.json, JSON.stringify({ adapter, date: new Date().toISOString(), results }, null, 1));
 }

@@ -9,7 +9,8 @@ const USAGE = `usage:
   vim-webgpu infer --weights FILE (--image FILE | --input FILE.bin --size HxW) [--batch B]
                    [--stride S] [--backend webgpu|reference] [--out LOGITS.bin] [--json]
   vim-webgpu convert IN(.pth|.safetensors) --dtype int8|f16|f32 -o OUT [--json]
-  vim-webgpu eval --weights FILE --images DIR [--size S] [--limit N] [--batch B] [--json]
+  vim-webgpu eval --weights FILE --images DIR [--size S] [--limit N] [--batch B] [--crop-ratio R] [--json]
+                  [--save-logits OUT] [--compare-logits SAVED ...]
   vim-webgpu bench --model vim_ti|vim_s [--size 224,512] [--batch 1,8] [--scan chunked,sequential] [--json FILE]`;
 
 class UsageError extends VimError {}
