@@ -57,4 +57,4 @@ if [ "$node_mode" = 1 ]; then
   exec nice -n 10 node e2e/bench/.build/run.mjs
 fi
 # Low priority: the machine may be shared, and a benchmark should not starve others.
-exec nice -n 10 npx playwright test --config e2e/bench/playwright.bench.config.ts
+exec nice -n 10 npx playwright test --config e2e/bench/playwright.bench.config.ts driver.bench.ts
