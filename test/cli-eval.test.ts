@@ -4,29 +4,22 @@
 // be the ones those logits give, and --compare-logits must report agreement
 // exactly as computed from the two files.
 import { beforeAll, describe, expect, test } from 'vitest';
-import { spawnSync, execSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import { compare, fixturePath } from './fixtures.js';
+import { cli, ensureCliBuilt, expectCliError as bad, readF32 } from './cli-support.js';
 import { bufferSource, loadVimWeights, writeSafetensors } from '../src/weights/index.js';
 import { referenceForward } from '../src/reference/vim.js';
 import { decodeImage } from '../src/image/decode.js';
 import { evalTransform, normalize } from '../src/image/preprocess.js';
 import { topK } from '../src/model/top-k.js';
 
-const ROOT = join(__dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
 const tmp = mkdtempSync(join(tmpdir(), 'vim-eval-'));
 const WNIDS = ['n01440764', 'n02102040', 'n02979186', 'n03000684', 'n03028079', 'n03394916', 'n03417042', 'n03425413', 'n03445777', 'n03888257'];
 const C = 10;
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: process.env });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-const readF32 = (path: string) => { const b = readFileSync(path); return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); };
 
 let weights: string;
 let tensors: Awaited<ReturnType<typeof loadVimWeights>>['tensors'];
@@ -54,7 +47,7 @@ function makeFolder(dir: string, size: number | null, seed: number): Array<{ pat
 }
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) execSync('npx vite build --mode lib', { cwd: ROOT, stdio: 'ignore' });
+  ensureCliBuilt();
   ({ tensors, config } = await loadVimWeights(bufferSource('tiny.pth', new Uint8Array(readFileSync(fixturePath('tiny.pth'))))));
   const classes = WNIDS.map((wnid, i) => ({ head_index: i, wnid, name: `class ${i}` }));
   weights = join(tmp, 'tiny-classes.safetensors');
@@ -139,12 +132,6 @@ describe('vim-webgpu eval', () => {
   });
 
   describe('bad input: one clear line, exit 2', () => {
-    const bad = (args: string[], pattern: RegExp) => {
-      const r = cli(args);
-      expect(r.code).toBe(2);
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(pattern);
-    };
     test('saved logits of another folder (wrong length)', () => {
       const p = join(tmp, 'short.logits');
       writeFileSync(p, new Uint8Array(4 * C * 4));

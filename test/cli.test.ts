@@ -2,28 +2,16 @@
 // the weight files as stored, for every fixture case, on both backends; clear
 // one-line errors with a non-zero exit for bad input.
 import { beforeAll, describe, expect, test } from 'vitest';
-import { spawnSync, execSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compare, fixturePath, readBin, readManifest } from './fixtures.js';
+import { cli, ensureCliBuilt, expectCliError as bad, readF32 } from './cli-support.js';
 import { proceduralWeights } from '../src/model/procedural.js';
 import { writeSafetensors } from '../src/weights/index.js';
 import type { VimConfig } from '../src/model/config.js';
 
-const ROOT = join(__dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
 const tmp = mkdtempSync(join(tmpdir(), 'vim-cli-'));
-
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: process.env });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function readF32(path: string): Float32Array {
-  const b = readFileSync(path);
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
 
 /** The procedural weights of a fixture case, stored as a safetensors file. */
 function caseWeightsFile(name: string): string {
@@ -39,9 +27,7 @@ function caseWeightsFile(name: string): string {
   return path;
 }
 
-beforeAll(() => {
-  if (!existsSync(CLI)) execSync('npx vite build --mode lib', { cwd: ROOT, stdio: 'ignore' });
-});
+beforeAll(ensureCliBuilt);
 
 const maxErr: Record<string, number> = {};
 
@@ -91,12 +77,6 @@ describe('images', () => {
 });
 
 describe('bad input: one clear line, non-zero exit', () => {
-  const bad = (args: string[], pattern: RegExp) => {
-    const r = cli(args);
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(pattern);
-  };
   test('missing weights file', () => bad(['infer', '--weights', join(tmp, 'nope.pth'), '--image', fixturePath('tiny_image.png')], /nope\.pth/));
   test('weights that are not a checkpoint', () => {
     const p = join(tmp, 'page.pth');
