@@ -6,12 +6,13 @@
 import { test, expect } from '@playwright/test';
 import { proceduralConfig, proceduralWeights } from '../src/model/procedural.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
-import { imagenetLabels, newPage, PHOTOS, reference, screenshot, waitReady, classify } from './demo-support.js';
+import { newPage, PHOTOS, reference, screenshot, waitReady, classify } from './demo-support.js';
+import { imagenetLabels } from '../src/model/labels.js';
 
 test('a dropped 1000-class safetensors checkpoint runs with ImageNet labels, also at 224 px and in int8', async ({ browser }, info) => {
   // 2 layers of width 32 on a 4x4 grid (64 px), a 1000-way head: small, but shaped like the official models.
   const bytes = writeSafetensors(proceduralWeights(proceduralConfig(32, 17, 2), 7));
-  const labels = await imagenetLabels();
+  const labels = imagenetLabels();
   const native = await reference(PHOTOS.cat, { weights: bytes, labels });
   const at224 = await reference(PHOTOS.cat, { weights: bytes, labels, resolution: 224 });
   for (const e of [native, at224]) expect(e.margin, 'top-1 must be clear of top-2 for a stable check').toBeGreaterThan(1e-4);

@@ -8,6 +8,7 @@ import { isEngineFile, readEngineHeader, readEngineStateDict } from '../src/weig
 import { deriveConfig } from '../src/model/config.js';
 import { referenceForward } from '../src/reference/vim.js';
 import { softmax, topK } from '../src/model/top-k.js';
+import { defaultLabels } from '../src/model/labels.js';
 import { atResolution } from '../src/api/resolution.js';
 import { DEFAULT_INTERPOLATION } from '../src/api/defaults.js';
 
@@ -40,16 +41,8 @@ export async function reference(photo: string, o: ReferenceOptions = {}): Promis
   const input = evalTransform(applyOrientation(decoded, decoded.orientation), m.size);
   const { logits } = referenceForward(tensors, m.config, input, 1, m.size, m.size, { posEmbed: m.posEmbed, stride: m.stride });
   const [first, second] = topK(softmax(logits), 2);
-  // (src/model/classes.ts reads the metadata the same way, but imports a ?raw table only Vite resolves.)
-  const named = metadata.classes ? (JSON.parse(metadata.classes) as Array<{ name: string }>).map((c) => c.name) : undefined;
-  const label = o.labels?.[first.index] ?? named?.[first.index] ?? `class ${first.index}`;
+  const label = o.labels?.[first.index] ?? defaultLabels(config.numClasses, metadata)?.[first.index] ?? `class ${first.index}`;
   return { label, score: first.value, margin: first.value - second.value };
-}
-
-/** The ImageNet-1k short labels, read the way src/model/labels.ts reads them (its ?raw import is Vite-only). */
-export async function imagenetLabels(): Promise<string[]> {
-  const tsv = await readFile('src/model/imagenet1k_classes.tsv', 'utf8');
-  return tsv.trim().split('\n').slice(1).map((line) => line.split('\t')[3]);
 }
 
 /** Uncaught page errors are collected (tests expect none); console output goes to the test log. */

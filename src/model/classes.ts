@@ -1,7 +1,7 @@
 // What each output of a head means. Official checkpoints have the 1000
 // ImageNet-1k classes; our own files name their classes in the safetensors
 // metadata ('classes': [{head_index, wnid, imagenet_index, name}]).
-import imagenetTsv from './imagenet1k_classes.tsv?raw';
+import { IMAGENET1K_TSV } from './imagenet1k-classes.js';
 
 export interface ClassInfo {
   /** Row of the head. */
@@ -16,7 +16,7 @@ export interface ClassInfo {
 let imagenet: ClassInfo[] | undefined;
 
 export function imagenetClasses(): ClassInfo[] {
-  imagenet ??= imagenetTsv.trim().split('\n').slice(1).map((line) => {
+  imagenet ??= IMAGENET1K_TSV.trim().split('\n').slice(1).map((line) => {
     const [index, wnid, , label] = line.split('\t');
     return { index: Number(index), wnid, imagenetIndex: Number(index), name: label };
   });
