@@ -9,23 +9,12 @@ import { releaseGpu, type GpuContext } from '../src/gpu/context.js';
 import { runDispatches } from '../src/gpu/dispatch.js';
 import { conv1dSiluDispatch, conv1dSiluKernel } from '../src/ops/conv1d.js';
 import { conv1dSilu } from '../src/reference/ops.js';
+import { mulberry32 as rng } from './random.js';
 
 // u = SiLU(bias + 4 products): O(1) values, a handful of float32 roundings
 // plus exp; 2e-6 relative, 1e-6 absolute near zero.
 const ATOL = 1e-6;
 const RTOL = 2e-6;
-
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function uniform(n: number, scale: number, next: () => number): Float32Array {
   return new Float32Array(n).map(() => (2 * next() - 1) * scale);

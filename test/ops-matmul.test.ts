@@ -15,27 +15,12 @@ import { runDispatches, type Dispatch } from '../src/gpu/dispatch.js';
 import { kernelKey } from '../src/gpu/pipeline-cache.js';
 import { matmulDispatch, matmulKernelFor, matmulKernels, pickVariant, type MatmulEpilogue, type MatmulVariant } from '../src/ops/matmul.js';
 import { linear, softplus } from '../src/reference/ops.js';
+import { mulberry32 as rng, uniform } from './random.js';
 
 let ctx: GpuContext;
 beforeAll(async () => { ctx = await testGpu(); });
 afterAll(() => { releaseGpu(ctx); });
 
-/** mulberry32: a small seeded generator, so every run sees the same "random" inputs. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function uniform(n: number, rand: () => number, scale = 1): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = (2 * rand() - 1) * scale;
-  return a;
-}
 /** Rows [offset + i·stride, + cols) of a flat array, packed: the matrix the kernel should see. */
 function rows(src: ArrayLike<number>, count: number, cols: number, stride: number, offset = 0): Float64Array {
   const out = new Float64Array(count * cols);

@@ -15,26 +15,11 @@ import { kernelKey } from '../src/gpu/pipeline-cache.js';
 import { patchEmbedDispatches, patchEmbedKernelFor } from '../src/ops/patch-embed.js';
 import type { MatmulVariant } from '../src/ops/matmul.js';
 import { gridSize, patchEmbed } from '../src/reference/ops.js';
+import { mulberry32 as rng, uniform } from './random.js';
 
 let ctx: GpuContext;
 beforeAll(async () => { ctx = await testGpu(); });
 afterAll(() => { releaseGpu(ctx); });
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function uniform(n: number, rand: () => number, scale = 1): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = (2 * rand() - 1) * scale;
-  return a;
-}
 
 /** Layer-0 tokens in float64: per image, patches (M, D) → insert cls at M//2 → + pos_embed. */
 function referenceTokens(img: Float32Array, B: number, H: number, W: number, w: Float32Array, bias: Float32Array,

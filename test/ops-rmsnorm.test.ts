@@ -9,24 +9,13 @@ import { releaseGpu, type GpuContext } from '../src/gpu/context.js';
 import { runDispatches } from '../src/gpu/dispatch.js';
 import { rmsNormDispatch, rmsNormKernel } from '../src/ops/rmsnorm.js';
 import { rmsNorm } from '../src/reference/ops.js';
+import { mulberry32 as rng } from './random.js';
 
 // normed is O(|w|·few); float32 keeps ~7 digits through the sum of squares,
 // the rsqrt and two products, so 2e-6 relative (+1e-6 absolute near zero).
 const ATOL = 1e-6;
 const RTOL = 2e-6;
 const EPS = 1e-5;
-
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Random rows of varied scale, so the norm really rescales: row r is uniform in

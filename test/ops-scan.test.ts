@@ -10,6 +10,7 @@ import { runDispatches, type Dispatch } from '../src/gpu/dispatch.js';
 import { selectiveScan, softplus } from '../src/reference/ops.js';
 import { scanDispatches, scanScratchBytes, type ScanKind } from '../src/ops/scan.js';
 import { carrySegments, chooseScanReduction, DEFAULT_CHUNK, defaultScanChunk, LONG_CHUNK, scanLanes, selectVariant, type ScanReduction } from '../src/ops/scan-chunked.js';
+import { mulberry32 } from './random.js';
 
 // f32 kernels vs the f64 reference; stated once, never loosened. Over 6085
 // steps the f32 state drifts by ~1e-6 relative; 1e-4 leaves room for exp2 vs exp.
@@ -27,17 +28,6 @@ interface HostCase extends Shape {
 async function scanTestGpu(useSubgroups: boolean): Promise<GpuContext> {
   const gpu = await nodeGpu(['disable-dawn-features=use_vulkan_zero_initialize_workgroup_memory_extension']);
   return acquireGpu({ gpu, useSubgroups });
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function makeCase(s: Shape, seed: number): HostCase {
