@@ -7,10 +7,10 @@ import { test, type Browser, type Page } from '@playwright/test';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CaseResult, CaseSpec } from './lib/cases.js';
-import { MODELS, onnxPath } from './lib/models.js';
+import { onnxPath } from './lib/models.js';
 import { computeRatios, resultStem, type BenchDocument } from './lib/results.js';
-import { caseOrder, optionsFromEnv, Scheduler, skippedResult } from './lib/schedule.js';
+import { graphsFromManifest, logRatios, runSchedule } from './lib/run.js';
+import { optionsFromEnv } from './lib/schedule.js';
 import type { BenchPage } from './main.js';
 import { renderReport } from './report/render.js';
 
@@ -68,59 +68,22 @@ test('browser benchmark: Vim (vim-webgpu) vs DeiT (onnxruntime-web)', async ({ b
   const started = Date.now();
   const info = await inPage(browser, 120_000, 'info', o.ort);
   console.log(`adapter: ${JSON.stringify(info.adapter)}; ORT ${info.ortVersion} (${o.ort})`);
-  const scheduler = new Scheduler(o, info.limits.maxStorageBufferBindingSize);
-
-  // Which attention ORT runs: its optimised graph at the smallest size, per DeiT model.
-  const probes: BenchDocument['ort']['probes'] = {};
-  const smallest = Math.min(...o.sizes);
-  for (const m of o.models.filter((x) => MODELS[x].arch === 'deit')) {
-    if (!existsSync(join(root, onnxPath(m, smallest)))) continue;
-    try {
-      probes[m] = { ...(await inPage(browser, 900_000, 'probe', m, smallest, o.ort)), size: smallest };
-      console.log(`${m}: ORT ran attention ${probes[m]!.attention}`);
-    } catch (e) {
-      console.log(`${m}: graph probe failed: ${(e as Error).message}`);
-    }
-  }
-
-  for (const c of caseOrder(o)) {
-    const d = scheduler.decide(c);
-    let r: CaseResult;
-    if ('skip' in d) {
-      r = skippedResult(c, 'skipped', d.skip);
-    } else if (MODELS[c.model].arch === 'deit' && !existsSync(join(root, onnxPath(c.model, c.size)))) {
-      r = skippedResult(c, 'failed', `no ${onnxPath(c.model, c.size)} (python3 bench/deit/export_deit.py)`);
-    } else {
-      const spec: CaseSpec = d.spec;
-      try {
-        r = await inPage(browser, 3 * spec.budgetMs + 900_000, 'runCase', spec);
-      } catch (e) {
-        r = skippedResult(c, 'failed', (e as Error).message.split('\n')[0].slice(0, 200));
-      }
-    }
-    scheduler.record(r);
-    const t = r.status === 'ok'
-      ? `${r.latencyMs!.toFixed(1)} ms  ${r.imagesPerSecond!.toFixed(3)} img/s  first ${r.firstRunMs!.toFixed(0)} ms  peak ${(r.peakBytes! / 2 ** 20).toFixed(1)} MiB`
-      : `${r.status}: ${r.note}`;
-    console.log(`${MODELS[c.model].label.padEnd(8)} ${String(c.size).padStart(4)} px  b${c.batch}  ${t}`);
-  }
-
-  const manifestPath = join(root, 'bench/deit/onnx/manifest.json');
-  const manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) as { files: Record<string, Record<string, unknown>> } : undefined;
-  const g = manifest && Object.values(manifest.files)[0];
+  const { probes, results } = await runSchedule(o, info.limits.maxStorageBufferBindingSize, {
+    graphPath: onnxPath,
+    hasGraph: (m, size) => existsSync(join(root, onnxPath(m, size))),
+    probe: (m, size) => inPage(browser, 900_000, 'probe', m, size, o.ort),
+    runCase: (spec) => inPage(browser, 3 * spec.budgetMs + 900_000, 'runCase', spec),
+  });
   const doc: BenchDocument = {
     kind: 'vim-webgpu browser benchmark', runtime: `chromium ${/Chrome\/([\d.]+)/.exec(info.userAgent)?.[1] ?? ''}`.trim(),
     date: new Date().toISOString(), userAgent: info.userAgent, adapter: info.adapter, limits: info.limits,
-    ort: { version: info.ortVersion, build: o.ort, probes },
-    graphs: g && { attentionKind: String(g.attention_kind), exporter: String(g.exporter), torch: String(g.torch), opset: Number(g.opset) },
-    options: o, results: [...scheduler.results], ratios: computeRatios(scheduler.results), wallSeconds: (Date.now() - started) / 1000,
+    ort: { version: info.ortVersion, build: o.ort, probes }, graphs: graphsFromManifest(join(root, 'bench/deit/onnx/manifest.json')),
+    options: o, results, ratios: computeRatios(results), wallSeconds: (Date.now() - started) / 1000,
   };
   const stem = resultStem('browser', doc);
   mkdirSync(dirname(join(root, stem)), { recursive: true });
   writeFileSync(join(root, `${stem}.json`), JSON.stringify(doc, null, 1) + '\n');
   console.log(`results: ${stem}.json`);
-  for (const r of doc.ratios) {
-    console.log(`${MODELS[r.vim].label}/${MODELS[r.deit].label} ${r.size} px b${r.batch}: ${r.speed === undefined ? r.note : `speed ${r.speed.toFixed(2)}x, memory ${r.memory!.toFixed(2)}x`}`);
-  }
+  logRatios(doc.ratios);
   await writeReport(browser, doc, stem);
 });

@@ -14,7 +14,8 @@ import { installConsoleTap, probeGraph, runDeitCase, type GraphProbe, type Refer
 import { trackGpuMemory } from '../lib/gpu-memory.js';
 import { MODELS, type ModelName } from '../lib/models.js';
 import { adapterSlug, computeRatios, type BenchDocument } from '../lib/results.js';
-import { caseOrder, optionsFromEnv, Scheduler, skippedResult } from '../lib/schedule.js';
+import { graphsFromManifest, logRatios, runSchedule } from '../lib/run.js';
+import { optionsFromEnv } from '../lib/schedule.js';
 import { runVimCase } from '../lib/vim-case.js';
 import { renderReport } from '../report/render.js';
 import { dawnGpu, loadOrtNode, tapOrtLog } from './runtime.js';
@@ -82,44 +83,17 @@ async function parent(): Promise<void> {
   const { adapter, limits } = await adapterInfo();
   const ort = await loadOrtNode(o.ort).catch(() => undefined);
   console.log(`adapter: ${JSON.stringify(adapter)}; ORT ${ort?.env.versions.web ?? 'not found'} (${o.ort})`);
-  const scheduler = new Scheduler(o, limits.maxStorageBufferBindingSize);
-  const probes: BenchDocument['ort']['probes'] = {};
-  const smallest = Math.min(...o.sizes);
-  for (const m of o.models.filter((x) => MODELS[x].arch === 'deit')) {
-    if (!existsSync(graphFile(m, smallest))) continue;
-    try {
-      probes[m] = { ...(await inChild<GraphProbe>({ kind: 'probe', model: m, size: smallest, ort: o.ort }, 900_000)), size: smallest };
-      console.log(`${m}: ORT ran attention ${probes[m]!.attention}`);
-    } catch (e) {
-      console.log(`${m}: graph probe failed: ${(e as Error).message}`);
-    }
-  }
-  for (const c of caseOrder(o)) {
-    const d = scheduler.decide(c);
-    let r: CaseResult;
-    if ('skip' in d) r = skippedResult(c, 'skipped', d.skip);
-    else if (MODELS[c.model].arch === 'deit' && !existsSync(graphFile(c.model, c.size))) r = skippedResult(c, 'failed', `no ${graphFile(c.model, c.size)}`);
-    else {
-      try {
-        // Loading is outside the case budget: ORT's session creation alone took minutes on a
-        // loaded software adapter.
-        r = await inChild<CaseResult>({ kind: 'case', spec: d.spec }, 3 * d.spec.budgetMs + 900_000);
-      } catch (e) {
-        r = skippedResult(c, 'failed', (e as Error).message);
-      }
-    }
-    scheduler.record(r);
-    console.log(`${MODELS[c.model].label.padEnd(8)} ${String(c.size).padStart(4)} px  b${c.batch}  ${r.status === 'ok'
-      ? `${r.latencyMs!.toFixed(2)} ms  ${r.imagesPerSecond!.toFixed(2)} img/s  first ${r.firstRunMs!.toFixed(0)} ms  peak ${(r.peakBytes! / 2 ** 20).toFixed(1)} MiB`
-      : `${r.status}: ${r.note}`}`);
-  }
-  const manifestPath = join(onnxDir, 'manifest.json');
-  const g = existsSync(manifestPath) ? Object.values((JSON.parse(readFileSync(manifestPath, 'utf8')) as { files: Record<string, Record<string, unknown>> }).files)[0] : undefined;
+  const { probes, results } = await runSchedule(o, limits.maxStorageBufferBindingSize, {
+    graphPath: graphFile,
+    hasGraph: (m, size) => existsSync(graphFile(m, size)),
+    probe: (model, size) => inChild<GraphProbe>({ kind: 'probe', model, size, ort: o.ort }, 900_000),
+    runCase: (spec) => inChild<CaseResult>({ kind: 'case', spec }, 3 * spec.budgetMs + 900_000),
+  });
   const doc: BenchDocument = {
     kind: 'vim-webgpu browser benchmark', runtime: `node-dawn (node ${process.version})`, date: new Date().toISOString(),
     userAgent: `node ${process.version}`, adapter, limits, ort: { version: ort?.env.versions.web, build: o.ort, probes },
-    graphs: g && { attentionKind: String(g.attention_kind), exporter: String(g.exporter), torch: String(g.torch), opset: Number(g.opset) },
-    options: o, results: [...scheduler.results], ratios: computeRatios(scheduler.results), wallSeconds: (Date.now() - started) / 1000,
+    graphs: graphsFromManifest(join(onnxDir, 'manifest.json')),
+    options: o, results, ratios: computeRatios(results), wallSeconds: (Date.now() - started) / 1000,
   };
   const outDir = process.env.BENCH_OUT ?? 'bench/results';
   mkdirSync(outDir, { recursive: true });
@@ -127,9 +101,7 @@ async function parent(): Promise<void> {
   writeFileSync(`${stem}.json`, JSON.stringify(doc, null, 1) + '\n');
   writeFileSync(`${stem}.html`, renderReport(doc));
   console.log(`results: ${stem}.json, ${stem}.html (PNG: npm run bench:browser -- --report ${stem}.json)`);
-  for (const r of doc.ratios) {
-    console.log(`${MODELS[r.vim].label}/${MODELS[r.deit].label} ${r.size} px b${r.batch}: ${r.speed === undefined ? r.note : `speed ${r.speed.toFixed(2)}x, memory ${r.memory!.toFixed(2)}x`}`);
-  }
+  logRatios(doc.ratios);
 }
 
 const at = process.argv.indexOf('--child');
