@@ -11,7 +11,6 @@ import { geometry, type VimConfig } from '../model/config.js';
 import { proceduralWeights } from '../model/procedural.js';
 import { VimGpu } from '../model/vim-gpu.js';
 import type { ScanKind } from '../ops/scan.js';
-import { checkFiniteInput } from '../model/numerics.js';
 
 const MODELS: Record<string, { embedDim: number; seed: number }> = {
   vim_ti: { embedDim: 192, seed: 20240217 },
@@ -94,8 +93,7 @@ async function benchCase(ctx: GpuContext, model: string, size: number, stride: n
     }
     for (let i = 0; i < splitRuns; i++) {
       const t0 = performance.now();
-      checkFiniteInput(input, size, size);
-      ctx.device.queue.writeBuffer(plan.act.image, 0, input);
+      vim.writeInput(plan, input);
       ctx.device.queue.submit([]);
       await done();
       upload.push(performance.now() - t0);
@@ -132,21 +130,20 @@ export async function bench(argv: string[]): Promise<void> {
       for (const size of list(values.size!).map(Number)) {
         for (const batch of list(values.batch!).map(Number)) {
           for (const scan of list(values.scan!) as ScanKind[]) {
-            let r: BenchCase;
+            let r: BenchCase | undefined;
             try {
               r = await benchCase(ctx, model, size, Number(values.stride), batch, scan, Number(values.runs));
+              results.push(r);
             } catch (e) {
               // A case over the device's limits (e.g. a buffer above maxBufferSize at a large
               // batch) is recorded and skipped; the other cases still run.
               const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
               skipped.push({ model, size, stride: Number(values.stride), batch, scan, error });
               process.stdout.write(`${model} ${size}px b${batch} ${scan}: skipped (${error})\n`);
-              if (values.json) await writeFile(values.json, JSON.stringify({ adapter, date, results, skipped }, null, 1));
-              continue;
             }
-            results.push(r);
             // After every case, so a run stopped by a time limit keeps what it measured.
             if (values.json) await writeFile(values.json, JSON.stringify({ adapter, date, results, skipped }, null, 1));
+            if (!r) continue;
             process.stdout.write(`${model} ${size}px s${r.stride} b${batch} ${scan.padEnd(10)} L=${r.tokens}  wall ${r.wallMs.toFixed(2)} ms  gpu ${r.gpuMs?.toFixed(2) ?? '-'} ms  ${r.imagesPerSecond.toFixed(1)} img/s` +
               `  (resident ${r.residentWallMs.toFixed(2)} ms, encode ${r.encodeMs.toFixed(2)} ms, check+upload ${r.uploadMs.toFixed(2)} ms)\n`);
             for (const k of r.kernels) process.stdout.write(`    ${k.kernel.padEnd(12)} ${k.ms.toFixed(3).padStart(9)} ms  ${(100 * k.share).toFixed(1).padStart(5)} %\n`);

@@ -155,8 +155,8 @@ export class VimGpu {
     ];
   }
 
-  /** Writes the input images (B, 3, H, W) into the plan's image buffer. */
-  private writeInput(plan: ForwardPlan, input: Float32Array): void {
+  /** Checks the input images (B, 3, H, W) and writes them into the plan's image buffer (submit does this first). */
+  writeInput(plan: ForwardPlan, input: Float32Array): void {
     const g = plan.geometry, want = plan.batch * 3 * g.height * g.width;
     if (input.length !== want) {
       throw new InputError('input', `expected ${want} floats for (${plan.batch}, 3, ${g.height}, ${g.width}), got ${input.length}`);

@@ -27,7 +27,7 @@ export async function runSchedule(o: BenchOptions, maxStorageBinding: number, x:
   // Which attention ORT runs: its optimised graph at the smallest size, per DeiT model.
   const probes: ScheduleOutcome['probes'] = {};
   const smallest = Math.min(...o.sizes);
-  for (const m of o.models.filter((x2) => MODELS[x2].arch === 'deit')) {
+  for (const m of o.models.filter((name) => MODELS[name].arch === 'deit')) {
     if (!x.hasGraph(m, smallest)) continue;
     try {
       probes[m] = { ...(await x.probe(m, smallest)), size: smallest };
