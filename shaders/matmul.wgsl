@@ -1,5 +1,17 @@
 // Tiled matmul Y = X·Wᵀ (+ bias) (→ softplus), with W in PyTorch Linear layout
-// (N, K) row-major. Both operands are contiguous along K, so a tile of either is
+// (N, K) row-major, and X optionally formed where it is loaded (PROLOGUE), so
+// that the Vim block needs no separate norm, conv1d or gate dispatch:
+//   0 none      X as stored;
+//   1 rmsnorm   X = RMSNorm(res [+ hid]) · w_norm (in_proj). In add mode the sum
+//               res + hid is also written to res_out by the workgroups of
+//               column tile 0 (res_out ≠ res: other tiles still read res);
+//   2 conv-silu X = SiLU(conv1d(x)) of one direction (x_proj; group = direction):
+//               the causal (group 0) or anti-causal (group 1) depthwise conv of
+//               the x half of in_proj's output, recomputed from TAPS rows;
+//   3 sum2      X = X[i] + X[i + pair] (out_proj: the two scan directions).
+// Rows, columns, K and the groups keep their meaning; only the X reads change.
+// The aux bindings hold what a prologue needs (hidden, norm weight, residual out;
+// conv weight, conv bias) and are bound to any buffer otherwise. Both operands are contiguous along K, so a tile of either is
 // read the same way: rows of the tile, K along the fast axis.
 //
 // Each workgroup owns a BM×BN tile of Y for one group (workgroup_id.z); each
@@ -35,6 +47,11 @@ struct Params {
   gs_y: u32,
   scale_offset: u32, // first scale of group 0 (WDTYPE 2)
   gs_scale: u32,
+  seq: u32,          // conv-silu: tokens per image (rows are (image, token))
+  taps: u32,         // conv-silu: conv width
+  pair: u32,         // sum2: element offset of the second summand
+  eps: f32,          // rmsnorm
+  add: u32,          // rmsnorm: 1 = add mode (res + hid, written to res_out)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -45,6 +62,11 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 // Per-row scales of an int8 W; bound to any read-only buffer otherwise.
 @group(0) @binding(5) var<storage, read> scales: array<f32>;
+// Prologue operands (see the top): rmsnorm: hid, w_norm, res_out; conv-silu:
+// conv weight (2, K, TAPS), conv bias (2, K).
+@group(0) @binding(6) var<storage, read> aux0: array<vec4f>;
+@group(0) @binding(7) var<storage, read> aux1: array<vec4f>;
+@group(0) @binding(8) var<storage, read_write> aux2: array<vec4f>;
 
 override BM: u32 = 64;   // tile rows (of X and Y)
 override BN: u32 = 64;   // tile columns (rows of W)
@@ -54,27 +76,21 @@ override TN: u32 = 4;    // register block columns: 4 or 8
 override VEC4: bool = true;
 override EPILOGUE: u32 = 0u;  // 0: none, 1: + bias, 2: + bias then softplus
 override WDTYPE: u32 = 0u;    // storage of W: 0 f32, 1 f16 (2 per word), 2 int8 (4 per word, scaled rows)
+override PROLOGUE: u32 = 0u;  // how X is formed: 0 none, 1 rmsnorm, 2 conv-silu, 3 sum2 (see the top)
 
 override THREADS_N: u32 = BN / TN;
 override WG: u32 = (BM / TM) * (BN / TN);
 
 var<workgroup> xs: array<vec4f, BK * BM / 4>;  // [k][m / 4]
 var<workgroup> ws: array<vec4f, BK * BN / 4>;  // [k][n / 4]
+var<workgroup> s_inv: array<f32, BM>;          // rmsnorm: 1 / rms of the tile's rows
 
 fn x_at(i: u32) -> f32 { return x[i >> 2u][i & 3u]; }
 fn w_word(i: u32) -> u32 { return w[i >> 2u][i & 3u]; }
 
-// Sign-extends the four bytes of a word (little-endian: byte 0 is element 0).
-fn i8x4(v: u32) -> vec4f {
-  return vec4f(vec4i(bitcast<i32>(v << 24u), bitcast<i32>(v << 16u), bitcast<i32>(v << 8u), bitcast<i32>(v)) >> vec4u(24u));
-}
-
-// Element i of W as f32 (before the int8 row scale).
-fn w_at(i: u32) -> f32 {
-  if (WDTYPE == 1u) { return unpack2x16float(w_word(i >> 1u))[i & 1u]; }
-  if (WDTYPE == 2u) { return i8x4(w_word(i >> 2u))[i & 3u]; }
-  return bitcast<f32>(w_word(i));
-}
+// Element i of W as f32 (before the int8 row scale); i8x4 and the decoding are
+// in shaders/weight-elements.wgsl, which src/ops/matmul.ts prepends.
+fn w_at(i: u32) -> f32 { return weight_from_word(w_word(weight_word_index(i, WDTYPE)), i, WDTYPE); }
 
 // Elements i..i+3 of W, i a multiple of 4: one vec4 of f32, two f16 words or one int8 word.
 fn w4_at(i: u32) -> vec4f {
@@ -87,20 +103,97 @@ fn w4_at(i: u32) -> vec4f {
   return bitcast<vec4f>(w[i >> 2u]);
 }
 
-// Four consecutive k of one row (zeros past K or past the last row).
-fn load4(is_x: bool, row_ok: bool, base: u32, k: u32) -> vec4f {
+// Four consecutive elements of a flat f32 array bound as vec4s, at any alignment.
+fn x4_at(i: u32) -> vec4f {
+  if (VEC4) { return x[i >> 2u]; }
+  return vec4f(x_at(i), x_at(i + 1u), x_at(i + 2u), x_at(i + 3u));
+}
+fn aux0_at(i: u32) -> f32 { return aux0[i >> 2u][i & 3u]; }
+fn aux1_at(i: u32) -> f32 { return aux1[i >> 2u][i & 3u]; }
+fn aux0_4(i: u32) -> vec4f {
+  if (VEC4) { return aux0[i >> 2u]; }
+  return vec4f(aux0_at(i), aux0_at(i + 1u), aux0_at(i + 2u), aux0_at(i + 3u));
+}
+fn aux1_4(i: u32) -> vec4f {
+  if (VEC4) { return aux1[i >> 2u]; }
+  return vec4f(aux1_at(i), aux1_at(i + 1u), aux1_at(i + 2u), aux1_at(i + 3u));
+}
+fn store_res4(i: u32, v: vec4f, live: vec4<bool>) {
+  if (VEC4) { aux2[i >> 2u] = v; return; }
+  for (var c = 0u; c < 4u; c++) { if (live[c]) { aux2[(i + c) >> 2u][(i + c) & 3u] = v[c]; } }
+}
+
+fn silu4(c: vec4f) -> vec4f {
+  // c / (1 + e^−c): for very negative c, e^−c overflows to +inf and the result is −0, the limit.
+  return c / (1.0 + exp(-c));
+}
+
+// 1 / sqrt(mean(v²) + eps) of row `row` of res [+ hid] (rmsnorm prologue).
+fn inv_rms_of(x_base: u32, row: u32) -> f32 {
+  let base = x_base + row * p.lda;
+  var ss = vec4f(0.0);
+  for (var k = 0u; k < p.K; k += 4u) {
+    var v = x4_at(base + k);
+    if (p.add == 1u) { v += aux0_4(base + k); }
+    ss = fma(v, select(vec4f(0.0), v, vec4u(k) + vec4u(0u, 1u, 2u, 3u) < vec4u(p.K)), ss);
+  }
+  return 1.0 / sqrt(((ss.x + ss.y) + (ss.z + ss.w)) / f32(p.K) + p.eps);
+}
+
+// X[g][row][k..k+3] as the prologue forms it; zeros past K. `inv` is the row's
+// 1/rms (rmsnorm); `write_res` stores res + hid once (rmsnorm, add mode).
+fn x_value4(g: u32, row: u32, k: u32, inv: f32, write_res: bool) -> vec4f {
+  let live = vec4u(k) + vec4u(0u, 1u, 2u, 3u) < vec4u(p.K);
+  let x_base = p.x_offset + g * p.gs_x;
+  var v = vec4f(0.0);
+  if (PROLOGUE == 0u) {
+    if (VEC4) {
+      if (k < p.K) { v = x[(x_base + row * p.lda + k) >> 2u]; }
+      return v;
+    }
+    v = x4_at(x_base + row * p.lda + k);
+  } else if (PROLOGUE == 1u) {
+    let i = x_base + row * p.lda + k;
+    v = x4_at(i);
+    if (p.add == 1u) {
+      v += aux0_4(i);
+      if (write_res) { store_res4(i, v, live); }
+    }
+    v *= inv * aux1_4(k);
+  } else if (PROLOGUE == 2u) {
+    // Row (image b, token t); tap j reads token t ∓ (TAPS−1−j); padding outside 0..seq−1.
+    let b = row / p.seq;
+    let t = row % p.seq;
+    let ch = g * p.K + k;  // first of the 4 channels in the (2, K) bias / (2, K, TAPS) weight
+    var c = aux1_4(ch);
+    for (var j = 0u; j < p.taps; j++) {
+      let back = p.taps - 1u - j;
+      var s = t + back;
+      if (g == 0u) { s = t - back; }
+      if (select(t >= back, s < p.seq, g == 1u)) {
+        let w = vec4f(aux0_at(ch * p.taps + j), aux0_at((ch + 1u) * p.taps + j),
+                      aux0_at((ch + 2u) * p.taps + j), aux0_at((ch + 3u) * p.taps + j));
+        c = fma(w, x4_at(x_base + (b * p.seq + s) * p.lda + k), c);
+      }
+    }
+    v = silu4(c);
+  } else {
+    let i = x_base + row * p.lda + k;
+    v = x4_at(i) + x4_at(i + p.pair);
+  }
+  return select(vec4f(0.0), v, live);
+}
+
+// Four consecutive k of one row of W (zeros past K or past the last row).
+fn load_w4(row_ok: bool, base: u32, k: u32) -> vec4f {
   var v = vec4f(0.0);
   if (!row_ok) { return v; }
   if (VEC4) {
-    if (k < p.K) {
-      if (is_x) { v = x[(base + k) >> 2u]; } else { v = w4_at(base + k); }
-    }
+    if (k < p.K) { v = w4_at(base + k); }
     return v;
   }
   for (var c = 0u; c < 4u; c++) {
-    if (k + c < p.K) {
-      if (is_x) { v[c] = x_at(base + k + c); } else { v[c] = w_at(base + k + c); }
-    }
+    if (k + c < p.K) { v[c] = w_at(base + k + c); }
   }
   return v;
 }
@@ -147,19 +240,31 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
   // Register block: acc[i][j] holds row i, columns 4j..4j+3 (TM, TN ≤ 8).
   var acc: array<array<vec4f, 2>, 8>;
 
+  if (PROLOGUE == 1u) {
+    for (var m = tid; m < BM; m += WG) {
+      var inv = 0.0;
+      if (row0 + m < p.M) { inv = inv_rms_of(x_base, row0 + m); }
+      s_inv[m] = inv;
+    }
+    workgroupBarrier();
+  }
+  let write_res = PROLOGUE == 1u && wg.x == 0u;
+
   for (var k0 = 0u; k0 < p.K; k0 += BK) {
     // Stage X[row0.., k0..] and W[col0.., k0..]: each quad of k is one load4.
     for (var i = tid; i < BM * BK / 4u; i += WG) {
       let m = i / (BK / 4u);
       let kk = (i % (BK / 4u)) * 4u;
       let row = row0 + m;
-      store_k_major_x(m, kk, load4(true, row < p.M, x_base + row * p.lda, k0 + kk));
+      var v = vec4f(0.0);
+      if (row < p.M) { v = x_value4(g, row, k0 + kk, s_inv[m], write_res); }
+      store_k_major_x(m, kk, v);
     }
     for (var i = tid; i < BN * BK / 4u; i += WG) {
       let n = i / (BK / 4u);
       let kk = (i % (BK / 4u)) * 4u;
       let col = col0 + n;
-      store_k_major_w(n, kk, load4(false, col < p.N, w_base + col * p.K, k0 + kk));
+      store_k_major_w(n, kk, load_w4(col < p.N, w_base + col * p.K, k0 + kk));
     }
     workgroupBarrier();
 
@@ -210,13 +315,24 @@ fn direct(@builtin(global_invocation_id) id: vec3u) {
   let row = id.y;
   let g = id.z;
   if (row >= p.M || col >= p.N) { return; }
-  let xr = p.x_offset + g * p.gs_x + row * p.lda;
   let wr = p.w_offset + g * p.gs_w + col * p.K;
   var acc = vec4f(0.0);
-  if (VEC4) {
-    for (var k = 0u; k < p.K; k += 4u) { acc = fma(x[(xr + k) >> 2u], w4_at(wr + k), acc); }
+  if (PROLOGUE == 0u) {
+    let xr = p.x_offset + g * p.gs_x + row * p.lda;
+    if (VEC4) {
+      for (var k = 0u; k < p.K; k += 4u) { acc = fma(x[(xr + k) >> 2u], w4_at(wr + k), acc); }
+    } else {
+      for (var k = 0u; k < p.K; k++) { acc.x = fma(x_at(xr + k), w_at(wr + k), acc.x); }
+    }
   } else {
-    for (var k = 0u; k < p.K; k++) { acc.x = fma(x_at(xr + k), w_at(wr + k), acc.x); }
+    // Each invocation forms its row of X itself (the norm's 1/rms too): no staging.
+    var inv = 0.0;
+    if (PROLOGUE == 1u) { inv = inv_rms_of(p.x_offset + g * p.gs_x, row); }
+    for (var k = 0u; k < p.K; k += 4u) {
+      var wv = vec4f(0.0);
+      if (VEC4) { wv = w4_at(wr + k); } else { wv = load_w4(true, wr, k); }
+      acc = fma(x_value4(g, row, k, inv, PROLOGUE == 1u && col == 0u), wv, acc);
+    }
   }
   store(g, row, col, (acc.x + acc.y) + (acc.z + acc.w));
 }

@@ -1,46 +1,61 @@
-// Bidirectional selective scan, tiled and chunk-parallel (DESIGN.md "The scan").
+// Bidirectional selective scan of one Vim layer, with the mixer's conv1d + SiLU
+// and dt_proj + softplus computed where the scan stages its inputs, so neither
+// u nor Δ ever reaches global memory (docs: the fused block).
 //
-// h_t = Ā_t ⊙ h_{t-1} + B̄u_t is a linear recurrence, so the tokens are cut into
-// chunks of CHUNK, scanned independently and joined afterwards:
-//   chunk_summary (1) per (dir, b, chunk, e, n): P = Π Ā = exp(A·ΣΔ) (A is fixed
-//                 per (e, n)) and the chunk's end state started from h = 0;
-//   chunk_carry   (2) per (dir, b, e, n): h_in(next) = P·h_in + h_end in scan
-//                 order; each summary's state slot becomes the chunk's h_in;
-//   chunk_output  (3) per (b, chunk, channel tile): re-scans the chunk from h_in
-//                 in both directions, writes y = ½(o_fwd + o_bwd) once,
-//                 o = (C·h + D·u)·SiLU(z).
-// Ā = exp(Δ·A) and B̄u = (Δ·u)·B are formed on the fly from the chunk's Δ, Δ·u,
-// B, C staged in workgroup memory; no per-token state reaches global memory.
+// h_t = Ā_t ⊙ h_{t-1} + B̄u_t is a linear recurrence over the tokens, cut into
+// chunks of CHUNK tokens. Each workgroup owns one direction of one image and a
+// tile of TILE channels, and either
+//   SINGLE:       walks every chunk of the sequence in scan order, carrying h
+//                 in registers (one dispatch; best when chunks are few), or
+//   chunk-parallel, three dispatches:
+//     chunk_summary (1) per (dir, b, chunk, e, n): P = Π Ā = exp(A·ΣΔ) (A is
+//                   fixed per (e, n)) and the chunk's end state started from 0;
+//     chunk_carry   (2) per (dir, b, e, n): h_in(next) = P·h_in + h_end in scan
+//                   order; each summary's state slot becomes the chunk's h_in;
+//     chunk_output  (3) per (dir, b, chunk, tile): re-scans its chunk from h_in.
+// chunk_output writes this direction's ½·(C·h + D·u)·SiLU(z) into its half of
+// y2 (2, B, L, E); out_proj adds the halves as it loads them.
+//
+// Staging one chunk: x of the chunk's tokens plus the conv's TAPS−1 halo
+// tokens (before them going forward, after them going backward), the dt-rank
+// part of x_proj's rows, B and C go to workgroup memory with coalesced loads;
+// then every (token, channel) gets u = SiLU(conv1d(x)) and
+// Δ = softplus(dt_proj(dt-rank part) + bias) from there, kept as (Δ, Δ·u).
+// Tokens past the chunk's end get Δ = 0: Ā = 1 and B̄u = 0 leave h as it is.
+//
+// The per-channel constants are packed once per model (src/ops/scan-constants.ts):
+// row (dir, e) of `consts` = [conv weight (TAPS), conv bias, dt bias, D,
+// A·log2(e) (N), dt_proj row (R)], so Ā = exp2(Δ·A·log2 e).
 //
 // Each invocation holds 4 states of one channel in a vec4 (4 exps and 4 FMAs
 // per token from 3 workgroup-memory loads); LANES invocations per channel
-// (ceil(N/4) as 1, 2 or 4), TILE channels per workgroup. Tokens go in groups
-// of 4, so an invocation ends a group with the C·h partial sums of 4 tokens,
-// which the channel's LANES invocations reduce-scatter (each ends with the
-// full sum of 4 / LANES tokens), in one of two ways:
+// (ceil(N/4) as 1, 2 or 4). Tokens go in groups of 4, so an invocation ends a
+// group with the C·h partial sums of 4 tokens, which the channel's LANES
+// invocations reduce-scatter (each ends with the full sum of 4 / LANES tokens):
 //  - shuffle (subgroups of >= LANES invocations): subgroupShuffleXor, halving
-//    the tokens each step (3 shuffles per 4 tokens at LANES = 4). Channels are
-//    placed on subgroup lanes explicitly: no assumption on how
-//    local_invocation_index maps to subgroups, nor on their size;
-//  - workgroup: partial sums through double-buffered workgroup memory, one
-//    barrier per group.
+//    the tokens each step. Channels are placed on subgroup lanes explicitly: no
+//    assumption on how local_invocation_index maps to subgroups, nor on their size;
+//  - workgroup: partial sums through double-buffered workgroup memory.
 // src/ops/scan-chunked.ts compiles one, or both with a run-time choice on
 // subgroup_size, keeping the text between `// @if <flag>`, `// @else`, `// @endif`.
 //
-// Layouts (float32, token-major, batch outermost; see src/ops/scan-sequential.ts):
-//   u, delta (2, B, L, E)   xdbl (2, B, L, R + 2N)   a_log (2, E, N)   d (2, E)
-//   xz (B, L, 2E): z = columns E..2E-1    y (B, L, E)
-//   scratch (2, B, nChunks, E, N) of vec2(P, h)
+// Layouts (float32, token-major, batch outermost):
+//   xz (B, L, 2E): x = columns 0..E-1, z = E..2E-1   xdbl (2, B, L, R + 2N)
+//   consts (2, E, stride)   y2 (2, B, L, E)   scratch (2, B, nChunks, E, N) of vec2(P, h)
 // The backward direction reads the same buffers with reversed token order.
 
 // @if shuffle
 enable subgroups;
 // @endif
 
-override CHUNK: u32 = 16u;  // tokens per chunk (T)
+override CHUNK: u32 = 16u;  // tokens per chunk
 override LANES: u32 = 4u;   // invocations per channel: 1, 2 or 4 (4 states each)
 override TILE: u32 = 32u;   // channels per workgroup
+override RANK: u32 = 12u;   // R, the dt-rank (columns 0..R-1 of xdbl)
+override TAPS: u32 = 4u;    // conv1d width, at most 8
+override SINGLE: bool = false;  // one workgroup walks the whole sequence
 override SPAN: u32 = (CHUNK + 3u) / 4u * 4u;  // staged tokens: whole groups of 4
+override WG: u32 = TILE * LANES;
 
 const LOG2E: f32 = 1.4426950408889634;
 
@@ -49,28 +64,28 @@ struct Params {
   len: u32,
   channels: u32,      // E
   nstate: u32,        // N <= 4 * LANES
-  rank: u32,          // R: B_t starts at column R of xdbl
   chunks: u32,        // ceil(L / CHUNK)
-  has_carry: u32,     // 0 when there is a single chunk: phases 1 and 2 are skipped
+  has_carry: u32,     // 1: chunk_output starts from the carried states in scratch
   carry_stride: u32,  // chunk_carry: workgroups per row of its dispatch
+  stride: u32,        // floats per row of consts: TAPS + 3 + N + R
 }
 
 // Bindings are ordered so that each phase uses a prefix of them (the 'auto'
-// layout of an entry point holds only what it uses): carry 1, summary 1-6, output 1-8.
+// layout of an entry point holds only what it uses): carry 1, summary 1-4, output 1-5.
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> scratch: array<vec2<f32>>;
-@group(0) @binding(2) var<storage, read> u_in: array<f32>;
+@group(0) @binding(2) var<storage, read> xz: array<f32>;
 @group(0) @binding(3) var<storage, read> xdbl: array<f32>;
-@group(0) @binding(4) var<storage, read> delta: array<f32>;
-@group(0) @binding(5) var<storage, read> a_log: array<f32>;
-@group(0) @binding(6) var<storage, read> d_skip: array<f32>;
-@group(0) @binding(7) var<storage, read> xz: array<f32>;
-@group(0) @binding(8) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read> consts: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y2: array<f32>;
 
-var<workgroup> s_dtu: array<vec2<f32>, SPAN * TILE>;  // (Δ, Δ·u) [t][e]; 0 past the chunk's end
-var<workgroup> s_b: array<vec4<f32>, SPAN * LANES>;   // B_t [t][lane]: states 4·lane..4·lane+3
-var<workgroup> s_c: array<vec4<f32>, SPAN * LANES>;   // C_t, likewise
-var<workgroup> s_y: array<f32, SPAN * TILE>;          // [t][e]: o_fwd + o_bwd before the gate
+var<workgroup> s_x: array<f32, (SPAN + TAPS - 1u) * TILE>;  // x [window token][e]
+var<workgroup> s_r: array<f32, SPAN * RANK>;                 // dt-rank part [t][r]
+var<workgroup> s_w: array<f32, RANK * TILE>;                 // dt_proj [r][e], the whole dispatch
+var<workgroup> s_dtu: array<vec2<f32>, SPAN * TILE>;         // (Δ, Δ·u) [t][e]; 0 past the chunk's end
+var<workgroup> s_b: array<vec4<f32>, SPAN * LANES>;          // B_t [t][lane]: states 4·lane..4·lane+3
+var<workgroup> s_c: array<vec4<f32>, SPAN * LANES>;          // C_t, likewise
+var<workgroup> s_y: array<f32, SPAN * TILE>;                 // [t][e]: C·h + D·u before the gate
 // @if workgroup
 var<workgroup> s_part: array<vec4<f32>, 2u * TILE * LANES>;  // [group parity][e][lane]: 4 tokens' partial C·h
 // @endif
@@ -84,53 +99,83 @@ fn summary_index(dir: u32, b: u32, c: u32, e: u32, n: u32) -> u32 {
   return (((dir * p.batch + b) * p.chunks + c) * p.channels + e) * p.nstate + n;
 }
 
-// Copies the chunk's (Δ, Δ·u) for channels e0..e0+TILE and B (and C) into
-// workgroup memory with coalesced loads. Entries past the chunk or the
-// channels are 0: Ā = 1 and B̄u = 0 there, so padded tokens leave h as it is.
-// With `skip`, also adds the D·u term of this direction to s_y.
-fn stage_chunk(dir: u32, b: u32, t0: u32, count: u32, e0: u32, lid: u32, with_c: bool, skip: bool) {
+fn silu(c: f32) -> f32 {
+  // c / (1 + e^−c): for very negative c, e^−c overflows to +inf and the result is −0, the limit.
+  return c / (1.0 + exp(-c));
+}
+
+// PyTorch softplus (threshold 20), as in shaders/matmul.wgsl: log1p through the
+// atanh series so that Δ keeps full relative precision when e^v is tiny.
+fn softplus(v: f32) -> f32 {
+  if (v > 20.0) { return v; }
+  let t = exp(-abs(v));
+  let s = t / (2.0 + t);
+  let s2 = s * s;
+  let poly = 1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0
+             + s2 * (1.0 / 11.0 + s2 * (1.0 / 13.0))))));
+  return max(v, 0.0) + 2.0 * s * poly;
+}
+
+// The constants of channel e0 + lid % TILE that staging needs (fixed per invocation).
+struct StageConsts {
+  conv: array<f32, 8>,
+  conv_bias: f32,
+  dt_bias: f32,
+  d: f32,
+}
+
+fn stage_consts(dir: u32, e: u32) -> StageConsts {
+  var k: StageConsts;
+  if (e < p.channels) {
+    let row = (dir * p.channels + e) * p.stride;
+    for (var j = 0u; j < TAPS; j++) { k.conv[j] = consts[row + j]; }
+    k.conv_bias = consts[row + TAPS];
+    k.dt_bias = consts[row + TAPS + 1u];
+    k.d = consts[row + TAPS + 2u];
+  }
+  return k;
+}
+
+// dt_proj rows of the tile's channels into s_w (once per workgroup).
+fn stage_dt_weights(dir: u32, e0: u32, lid: u32) {
+  for (var i = lid; i < RANK * TILE; i += WG) {
+    let el = i / RANK;
+    let r = i % RANK;
+    var v = 0.0;
+    if (e0 + el < p.channels) { v = consts[(dir * p.channels + e0 + el) * p.stride + TAPS + 3u + p.nstate + r]; }
+    s_w[r * TILE + el] = v;
+  }
+}
+
+// Stages chunk [t0, t0 + count) of direction dir for channels e0..e0+TILE: the
+// loads (x with halo, dt-rank part, B, C), then (Δ, Δ·u) per (token, channel)
+// and, with `skip`, s_y = D·u. Ends with a barrier.
+fn stage_chunk(dir: u32, b: u32, t0: u32, count: u32, e0: u32, lid: u32, k: StageConsts, with_c: bool, skip: bool) {
   let E = p.channels;
   let N = p.nstate;
-  let plane = (dir * p.batch + b) * p.len + t0;  // first row of this chunk
-  // Batches of 4 elements per invocation: all 8 loads are issued before the
-  // first is used, so each invocation has several memory requests in flight.
-  for (var i0 = lid; i0 < SPAN * TILE; i0 += 4u * TILE * LANES) {
-    var dt: array<f32, 4>;
-    var x: array<f32, 4>;
-    for (var k = 0u; k < 4u; k++) {
-      let i = i0 + k * TILE * LANES;
-      let t = i / TILE;
-      let e = e0 + i % TILE;
-      if (t < count && e < E) {
-        let g = (plane + t) * E + e;
-        dt[k] = delta[g];
-        x[k] = u_in[g];
-      }
-    }
-    for (var k = 0u; k < 4u; k++) {
-      let i = i0 + k * TILE * LANES;
-      let t = i / TILE;
-      let e = e0 + i % TILE;
-      let valid = t < count && e < E;
-      if (i < SPAN * TILE) {
-        // Zeros written explicitly: a private array declared in a loop is not
-        // reliably re-zeroed on every iteration (SwiftShader keeps old values).
-        s_dtu[i] = select(vec2<f32>(0.0), vec2<f32>(dt[k], dt[k] * x[k]), valid);
-        if (skip && valid) {
-          let du = d_skip[dir * E + e] * x[k];
-          s_y[i] = select(s_y[i] + du, du, dir == 0u);
-        }
-      }
-    }
+  // x: the window starts TAPS−1 tokens early going forward (the causal taps).
+  let halo = TAPS - 1u;
+  let first = i32(t0) - select(i32(halo), 0, dir == 1u);
+  let rows = count + halo;
+  for (var i = lid; i < rows * TILE; i += WG) {
+    let ts = first + i32(i / TILE);
+    let e = e0 + i % TILE;
+    var v = 0.0;
+    if (ts >= 0 && ts < i32(p.len) && e < E) { v = xz[(b * p.len + u32(ts)) * 2u * E + e]; }
+    s_x[i] = v;
   }
-  let width = p.rank + 2u * N;
-  for (var i = lid; i < SPAN * LANES; i += TILE * LANES) {
+  let width = RANK + 2u * N;
+  let plane = (dir * p.batch + b) * p.len + t0;  // first xdbl row of this chunk
+  for (var i = lid; i < count * RANK; i += WG) {
+    s_r[i] = xdbl[(plane + i / RANK) * width + i % RANK];
+  }
+  for (var i = lid; i < SPAN * LANES; i += WG) {
     let t = i / LANES;
     let n0 = (i % LANES) * 4u;
     var bv = vec4<f32>(0.0);
     var cv = vec4<f32>(0.0);
     if (t < count) {
-      let row = (plane + t) * width + p.rank;
+      let row = (plane + t) * width + RANK;
       for (var j = 0u; j < 4u; j++) {
         if (n0 + j < N) {
           bv[j] = xdbl[row + n0 + j];
@@ -141,6 +186,34 @@ fn stage_chunk(dir: u32, b: u32, t0: u32, count: u32, e0: u32, lid: u32, with_c:
     s_b[i] = bv;
     s_c[i] = cv;
   }
+  workgroupBarrier();
+
+  // u and Δ; this invocation's channel is fixed (WG is a multiple of TILE).
+  let el = lid % TILE;
+  let live_e = e0 + el < E;
+  for (var i = lid; i < SPAN * TILE; i += WG) {
+    let t = i / TILE;
+    var q = vec2<f32>(0.0);
+    var du = 0.0;
+    if (t < count && live_e) {
+      var c = k.conv_bias;
+      for (var j = 0u; j < TAPS; j++) {
+        // Forward: tap j reads token t − (TAPS−1) + j = window row t + j.
+        // Backward (anti-causal): token t + (TAPS−1) − j = window row t + TAPS−1−j.
+        let w = select(t + j, t + halo - j, dir == 1u);
+        c = fma(k.conv[j], s_x[w * TILE + el], c);
+      }
+      let u = silu(c);
+      var dt = k.dt_bias;
+      for (var r = 0u; r < RANK; r++) { dt = fma(s_r[t * RANK + r], s_w[r * TILE + el], dt); }
+      let delta = softplus(dt);
+      q = vec2<f32>(delta, delta * u);
+      du = k.d * u;
+    }
+    s_dtu[i] = q;
+    if (skip) { s_y[i] = du; }
+  }
+  workgroupBarrier();
 }
 
 // A·log2(e) for states 4·lane.. of (dir, e), so that Ā = exp2(Δ·a2); 0 for
@@ -149,12 +222,12 @@ fn scaled_a(dir: u32, e: u32, lane: u32) -> vec4<f32> {
   var a = vec4<f32>(0.0);
   for (var j = 0u; j < 4u; j++) {
     let n = lane * 4u + j;
-    if (e < p.channels && n < p.nstate) { a[j] = -exp(a_log[(dir * p.channels + e) * p.nstate + n]) * LOG2E; }
+    if (e < p.channels && n < p.nstate) { a[j] = consts[(dir * p.channels + e) * p.stride + TAPS + 3u + n]; }
   }
   return a;
 }
 
-@compute @workgroup_size(TILE * LANES)
+@compute @workgroup_size(WG)
 fn chunk_summary(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let dir = wg.z / p.batch;
   let b = wg.z % p.batch;
@@ -164,8 +237,9 @@ fn chunk_summary(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
   let t0 = c * CHUNK;
   let count = min(CHUNK, p.len - t0);
   let e0 = wg.x * TILE;
-  stage_chunk(dir, b, t0, count, e0, lid, false, false);
+  stage_dt_weights(dir, e0, lid);
   workgroupBarrier();
+  stage_chunk(dir, b, t0, count, e0, lid, stage_consts(dir, e0 + lid % TILE), false, false);
 
   let el = lid / LANES;
   let lane = lid % LANES;
@@ -266,7 +340,7 @@ fn add_output(dir: u32, grp: u32, k: u32, count: u32, el: u32, v: f32) {
   if (t < count) { s_y[t * TILE + el] += v; }
 }
 
-@compute @workgroup_size(TILE * LANES)
+@compute @workgroup_size(WG)
 fn chunk_output(
   @builtin(workgroup_id) wg: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
@@ -275,13 +349,11 @@ fn chunk_output(
   @builtin(subgroup_size) sg_size: u32,
 // @endif
 ) {
-  let b = wg.z;
-  let c = wg.y;
+  let dir = wg.z / p.batch;
+  let b = wg.z % p.batch;
   let e0 = wg.x * TILE;
-  let t0 = c * CHUNK;
-  let count = min(CHUNK, p.len - t0);
 
-  // Which channel (el) and which 4 states (lane) this invocation owns.
+  // Which channel (el) and which 4 states (lane) this invocation owns in the scan.
   var el = lid / LANES;
   var lane = lid % LANES;
 // @if shuffle
@@ -306,41 +378,48 @@ fn chunk_output(
   let use_shuffle = false;
 // @endif
   let e = e0 + el;
-  let groups = (count + 3u) / 4u;
+  let a2 = scaled_a(dir, e, lane);
+  let k = stage_consts(dir, e0 + lid % TILE);
+  stage_dt_weights(dir, e0, lid);
 
-  for (var dir = 0u; dir < 2u; dir++) {
-    workgroupBarrier();  // the previous direction is done with the staged chunk
-    stage_chunk(dir, b, t0, count, e0, lid, true, true);
-    workgroupBarrier();
-
-    let a2 = scaled_a(dir, e, lane);
-    var h = vec4<f32>(0.0);
-    if (p.has_carry == 1u) {
+  var h = vec4<f32>(0.0);
+  let steps = select(1u, p.chunks, SINGLE);
+  for (var step = 0u; step < steps; step++) {
+    // SINGLE: every chunk in scan order; else this workgroup's chunk, from its carried state.
+    var c = wg.y;
+    if (SINGLE) { c = select(step, p.chunks - 1u - step, dir == 1u); }
+    let t0 = c * CHUNK;
+    let count = min(CHUNK, p.len - t0);
+    if (!SINGLE && p.has_carry == 1u) {
       for (var j = 0u; j < 4u; j++) {
         let n = lane * 4u + j;
         if (e < p.channels && n < p.nstate) { h[j] = scratch[summary_index(dir, b, c, e, n)].y; }
       }
     }
+    workgroupBarrier();  // the previous chunk's epilogue is done with s_y (and s_w is staged)
+    stage_chunk(dir, b, t0, count, e0, lid, k, true, true);
+
+    let groups = (count + 3u) / 4u;
     for (var g = 0u; g < groups; g++) {
       let grp = select(g, groups - 1u - g, dir == 1u);
       var part: vec4<f32>;  // C·h over this invocation's 4 states, for tokens k = 0..3 of the group
-      for (var k = 0u; k < 4u; k++) {
-        let t = grp * 4u + select(k, 3u - k, dir == 1u);
-        let q = s_dtu[t * TILE + el];
-        h = exp2(q.x * a2) * h + q.y * s_b[t * LANES + lane];
-        part[k] = dot(h, s_c[t * LANES + lane]);
+      for (var q = 0u; q < 4u; q++) {
+        let t = grp * 4u + select(q, 3u - q, dir == 1u);
+        let dtu = s_dtu[t * TILE + el];
+        h = exp2(dtu.x * a2) * h + dtu.y * s_b[t * LANES + lane];
+        part[q] = dot(h, s_c[t * LANES + lane]);
       }
       if (use_shuffle) {
 // @if shuffle
         if (LANES == 1u) {
-          for (var k = 0u; k < 4u; k++) { add_output(dir, grp, k, count, el, part[k]); }
+          for (var q = 0u; q < 4u; q++) { add_output(dir, grp, q, count, el, part[q]); }
         } else if (LANES == 2u) {
           // Keep tokens 0,1 (even lane) or 2,3 (odd), add the partner's half.
           let hi = (lane & 1u) == 1u;
           let s2 = select(part.xy, part.zw, hi) + subgroupShuffleXor(select(part.zw, part.xy, hi), 1u);
-          let k = select(0u, 2u, hi);
-          add_output(dir, grp, k, count, el, s2.x);
-          add_output(dir, grp, k + 1u, count, el, s2.y);
+          let q = select(0u, 2u, hi);
+          add_output(dir, grp, q, count, el, s2.x);
+          add_output(dir, grp, q + 1u, count, el, s2.y);
         } else {
           // Halve twice: tokens {0,1} / {2,3} across lane bit 1, then one token across bit 0.
           let hi = (lane & 2u) != 0u;
@@ -356,32 +435,24 @@ fn chunk_output(
         let base = (g & 1u) * TILE * LANES + el * LANES;
         s_part[base + lane] = part;
         workgroupBarrier();
-        for (var k = lane; k < 4u; k += LANES) {
+        for (var q = lane; q < 4u; q += LANES) {
           var v = 0.0;
-          for (var j = 0u; j < LANES; j++) { v += s_part[base + j][k]; }
-          add_output(dir, grp, k, count, el, v);
+          for (var j = 0u; j < LANES; j++) { v += s_part[base + j][q]; }
+          add_output(dir, grp, q, count, el, v);
         }
 // @endif
       }
     }
-  }
-  workgroupBarrier();
+    workgroupBarrier();
 
-  // Epilogue: gate with SiLU(z) and average the two directions; y written once.
-  // Batches of 4 elements per invocation, as in stage_chunk, for loads in flight.
-  let E = p.channels;
-  for (var i0 = lid; i0 < count * TILE; i0 += 4u * TILE * LANES) {
-    var z: array<f32, 4>;
-    for (var k = 0u; k < 4u; k++) {
-      let i = i0 + k * TILE * LANES;
-      let ec = e0 + i % TILE;
-      if (i < count * TILE && ec < E) { z[k] = xz[((b * p.len + t0 + i / TILE) * 2u + 1u) * E + ec]; }
-    }
-    for (var k = 0u; k < 4u; k++) {
-      let i = i0 + k * TILE * LANES;
-      let ec = e0 + i % TILE;
-      if (i < count * TILE && ec < E) {
-        y[(b * p.len + t0 + i / TILE) * E + ec] = 0.5 * s_y[i] * (z[k] / (1.0 + exp(-z[k])));
+    // Epilogue: gate with SiLU(z), halve; this direction's half of y2 written once.
+    let E = p.channels;
+    let ec = e0 + lid % TILE;
+    if (ec < E) {
+      for (var i = lid; i < count * TILE; i += WG) {
+        let row = b * p.len + t0 + i / TILE;
+        let z = xz[row * 2u * E + E + ec];
+        y2[(dir * p.batch * p.len + row) * E + ec] = 0.5 * s_y[i] * silu(z);
       }
     }
   }

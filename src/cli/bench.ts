@@ -10,7 +10,10 @@ import { GpuTimer, median } from '../gpu/timing.js';
 import { geometry, type VimConfig } from '../model/config.js';
 import { proceduralWeights } from '../model/procedural.js';
 import { VimGpu } from '../model/vim-gpu.js';
-import type { ScanKind } from '../ops/scan.js';
+import { chooseScanSchedule, type ScanSchedule } from '../ops/scan.js';
+
+/** 'auto' = the schedule VimGpu picks for the shape (chooseScanSchedule). */
+type ScanChoice = ScanSchedule | 'auto';
 
 const MODELS: Record<string, { embedDim: number; seed: number }> = {
   vim_ti: { embedDim: 192, seed: 20240217 },
@@ -25,7 +28,9 @@ export function vimConfig(embedDim: number, posRows: number): VimConfig {
 }
 
 export interface BenchCase {
-  model: string; size: number; stride: number; batch: number; scan: ScanKind; tokens: number;
+  model: string; size: number; stride: number; batch: number; scan: ScanChoice; schedule: ScanSchedule; tokens: number;
+  /** Dispatches in one forward pass. */
+  dispatches: number;
   wallMs: number; gpuMs: number | null; imagesPerSecond: number; bytesInUse: number;
   /** Where the wall time goes: the forward pass on an input already on the GPU (submit → done), */
   residentWallMs: number;
@@ -36,12 +41,13 @@ export interface BenchCase {
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
-async function benchCase(ctx: GpuContext, model: string, size: number, stride: number, batch: number, scan: ScanKind, runs: number): Promise<BenchCase> {
+async function benchCase(ctx: GpuContext, model: string, size: number, stride: number, batch: number, scan: ScanChoice, runs: number): Promise<BenchCase> {
   const spec = MODELS[model];
   const probe = vimConfig(spec.embedDim, 0);
   const g = geometry(probe, size, size, stride);
   const cfg = vimConfig(spec.embedDim, g.tokens);
-  const vim = new VimGpu(ctx, cfg, proceduralWeights(cfg, spec.seed), { scan });
+  const schedule = scan === 'auto' ? chooseScanSchedule(batch, g.tokens, cfg.dInner) : scan;
+  const vim = new VimGpu(ctx, cfg, proceduralWeights(cfg, spec.seed), { scan: schedule });
   try {
     const plan = vim.plan(batch, size, size, stride);
     const input = new Float32Array(batch * 3 * size * size).map((_, i) => Math.sin(i * 0.37));
@@ -99,7 +105,7 @@ async function benchCase(ctx: GpuContext, model: string, size: number, stride: n
       upload.push(performance.now() - t0);
     }
     return {
-      model, size, stride, batch, scan, tokens: g.tokens, wallMs, gpuMs,
+      model, size, stride, batch, scan, schedule, tokens: g.tokens, dispatches: all.length, wallMs, gpuMs,
       residentWallMs: median(resident), encodeMs: median(encode), uploadMs: median(upload),
       imagesPerSecond: batch / ((gpuMs ?? wallMs) / 1000), bytesInUse: ctx.buffers.bytesInUse, kernels,
     };
@@ -114,7 +120,7 @@ export async function bench(argv: string[]): Promise<void> {
     options: {
       model: { type: 'string', default: 'vim_ti' }, size: { type: 'string', default: '224' },
       batch: { type: 'string', default: '1' }, stride: { type: 'string', default: '16' },
-      scan: { type: 'string', default: 'chunked,sequential' }, runs: { type: 'string', default: '20' },
+      scan: { type: 'string', default: 'auto' }, runs: { type: 'string', default: '20' },
       json: { type: 'string' },
     },
   });
@@ -129,7 +135,8 @@ export async function bench(argv: string[]): Promise<void> {
       if (!MODELS[model]) throw new Error(`unknown model '${model}' (vim_ti, vim_s)`);
       for (const size of list(values.size!).map(Number)) {
         for (const batch of list(values.batch!).map(Number)) {
-          for (const scan of list(values.scan!) as ScanKind[]) {
+          for (const scan of list(values.scan!) as ScanChoice[]) {
+            if (!['auto', 'single', 'chunked'].includes(scan)) throw new Error(`bench: --scan ${scan}: expected auto, single or chunked`);
             let r: BenchCase | undefined;
             try {
               r = await benchCase(ctx, model, size, Number(values.stride), batch, scan, Number(values.runs));
@@ -144,7 +151,7 @@ export async function bench(argv: string[]): Promise<void> {
             // After every case, so a run stopped by a time limit keeps what it measured.
             if (values.json) await writeFile(values.json, JSON.stringify({ adapter, date, results, skipped }, null, 1));
             if (!r) continue;
-            process.stdout.write(`${model} ${size}px s${r.stride} b${batch} ${scan.padEnd(10)} L=${r.tokens}  wall ${r.wallMs.toFixed(2)} ms  gpu ${r.gpuMs?.toFixed(2) ?? '-'} ms  ${r.imagesPerSecond.toFixed(1)} img/s` +
+            process.stdout.write(`${model} ${size}px s${r.stride} b${batch} ${scan.padEnd(7)} ${r.schedule.padEnd(7)} ${String(r.dispatches).padStart(3)} disp L=${r.tokens}  wall ${r.wallMs.toFixed(2)} ms  gpu ${r.gpuMs?.toFixed(2) ?? '-'} ms  ${r.imagesPerSecond.toFixed(1)} img/s` +
               `  (resident ${r.residentWallMs.toFixed(2)} ms, encode ${r.encodeMs.toFixed(2)} ms, check+upload ${r.uploadMs.toFixed(2)} ms)\n`);
             for (const k of r.kernels) process.stdout.write(`    ${k.kernel.padEnd(12)} ${k.ms.toFixed(3).padStart(9)} ms  ${(100 * k.share).toFixed(1).padStart(5)} %\n`);
           }

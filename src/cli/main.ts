@@ -11,7 +11,7 @@ const USAGE = `usage:
   vim-webgpu convert IN(.pth|.safetensors) --dtype int8|f16|f32 -o OUT [--json]
   vim-webgpu eval --weights FILE --images DIR [--size S] [--limit N] [--batch B] [--crop-ratio R] [--json]
                   [--save-logits OUT] [--compare-logits SAVED ...]
-  vim-webgpu bench --model vim_ti|vim_s [--size 224,512] [--batch 1,8] [--scan chunked,sequential] [--json FILE]`;
+  vim-webgpu bench --model vim_ti|vim_s [--size 224,512] [--batch 1,8] [--scan auto,single,chunked] [--json FILE]`;
 
 class UsageError extends VimError {}
 

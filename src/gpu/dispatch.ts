@@ -29,13 +29,20 @@ export function makeDispatch(
   storage: GPUBuffer[],
   workgroups: [number, number?, number?],
   label = kernel.name,
+  /** Buffers the caller made for this dispatch alone, bound in `storage`: freed with it. */
+  ownedStorage: GPUBuffer[] = [],
 ): Dispatch {
   // Checked before anything is created, so a refused dispatch leaves no buffer behind.
   const [x, y = 1, z = 1] = workgroups;
-  checkWorkgroups(ctx, [x, y, z], label, kernel.name);
+  try {
+    checkWorkgroups(ctx, [x, y, z], label, kernel.name);
+  } catch (e) {
+    for (const b of ownedStorage) ctx.buffers.destroy(b);
+    throw e;
+  }
   const pipeline = ctx.pipelines.get(kernel);
   const entries: GPUBindGroupEntry[] = [];
-  const owned: GPUBuffer[] = [];
+  const owned: GPUBuffer[] = [...ownedStorage];
   let binding = 0;
   if (params) {
     const bytes = ArrayBuffer.isView(params) ? new Uint8Array(params.buffer, params.byteOffset, params.byteLength) : new Uint8Array(params);

@@ -1,8 +1,14 @@
-// The Vim forward pass on WebGPU. It reads like VIM.md §2: patch embedding with
-// the class token in the middle, 24 × [add + RMSNorm → in_proj → conv1d+SiLU
-// (both directions) → x_proj → dt_proj+softplus → selective scan (both
-// directions, gated, averaged) → out_proj], add + final RMSNorm, head on the
-// class token. One command encoder per forward; only the logits are read back.
+// The Vim forward pass on WebGPU (docs/model.md §2): patch embedding with the
+// class token in the middle, 24 × [add + RMSNorm → in_proj → conv1d+SiLU (both
+// directions) → x_proj → dt_proj+softplus → selective scan (both directions,
+// gated, averaged) → out_proj], add + final RMSNorm, head on the class token.
+// A block is four dispatches, each fusing what lies between two matmuls:
+//   in_proj  with add + RMSNorm as its prologue,
+//   x_proj   with conv1d + SiLU as its prologue (u is never written),
+//   scan     with conv1d + SiLU and dt_proj + softplus in its staging (Δ is never
+//            written), each direction's gated half into y2,
+//   out_proj summing the two halves as it loads them.
+// One command encoder per forward; only the logits are read back.
 import type { GpuContext } from '../gpu/context.js';
 import { encodeDispatches, releaseDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { readBuffer } from '../gpu/buffers.js';
@@ -16,11 +22,11 @@ import { allocateActivations, type Activations, type ForwardPlan, type Stage } f
 import { patchEmbedDispatches } from '../ops/patch-embed.js';
 import { rmsNormDispatch } from '../ops/rmsnorm.js';
 import { matmulDispatch } from '../ops/matmul.js';
-import { conv1dSiluDispatch } from '../ops/conv1d.js';
-import { scanDispatches, scanScratchBytes, type ScanKind } from '../ops/scan.js';
+import { chooseScanSchedule, scanConstantsDispatch, scanConstantsStride, scanDispatches, scanScratchBytes, type ScanSchedule } from '../ops/scan.js';
 
 export interface VimGpuOptions {
-  scan?: ScanKind;
+  /** The scan's schedule (default: chosen per shape by chooseScanSchedule). */
+  scan?: ScanSchedule;
   /** Replacement position table (other resolutions); defaults to the checkpoint's. */
   posEmbed?: Float32Array;
   /** Time forwardTimed() and forwardWithFeatures() on the GPU where the device has 'timestamp-query' (default true). */
@@ -40,6 +46,8 @@ function matrix(m: GpuMatrix): { w: GPUBuffer; wType: GpuMatrix['type']; scales?
 
 export class VimGpu {
   private readonly weights: GpuWeights;
+  /** Per layer: the scan's packed per-channel constants (src/ops/scan-constants.ts). */
+  private readonly scanConsts: GPUBuffer[];
   private readonly plans = new Map<string, ForwardPlan>();
   private disposed = false;
   /** Made on the first timed forward. */
@@ -65,6 +73,7 @@ export class VimGpu {
       if (options.posEmbed) replacePosEmbed(ctx, weights, options.posEmbed);
     }
     this.checkWeightBindings();
+    this.scanConsts = this.packScanConstants();
     void ctx.device.lost.then((info) => {
       this.lostReason = info.message || info.reason || 'unknown';
       for (const reject of this.waiters) reject(this.lostError());
@@ -98,15 +107,42 @@ export class VimGpu {
     return plan;
   }
 
+  /** Packs each layer's scan constants once (one small dispatch per layer, queued now). */
+  private packScanConstants(): GPUBuffer[] {
+    const c = this.config, E = c.dInner, N = c.dState, R = c.dtRank, K = c.dConv;
+    const dispatches: Dispatch[] = [];
+    const packed = this.weights.layers.map((w, l) => {
+      const buf = this.ctx.buffers.storage(`l${l}.scan_consts`, 2 * E * scanConstantsStride(K, N, R) * 4);
+      dispatches.push(scanConstantsDispatch(this.ctx, {
+        convWeight: w.convWeight, convBias: w.convBias, dtWeight: w.dtProj.buffer, dtType: w.dtProj.type, dtScales: w.dtProj.scales,
+        dtBias: w.dtBias, aLog: w.aLog, d: w.d, packed: buf, E, N, R, taps: K, label: `l${l}.scan_consts`,
+      }));
+      return buf;
+    });
+    const enc = this.ctx.device.createCommandEncoder({ label: 'vim.scan_consts' });
+    const pass = enc.beginComputePass();
+    encodeDispatches(pass, dispatches);
+    pass.end();
+    this.ctx.device.queue.submit([enc.finish()]);
+    releaseDispatches(this.ctx, dispatches);
+    return packed;
+  }
+
   private buildPlan(batch: number, g: Geometry): ForwardPlan {
     const c = this.config;
-    const scan = this.options.scan ?? 'chunked';
+    const scan = this.options.scan ?? chooseScanSchedule(batch, g.tokens, c.dInner);
     const scratch = scanScratchBytes(scan, batch, g.tokens, c.dInner, c.dState);
     const { act, buffers, bytes, sizes } = allocateActivations(this.ctx, c, g, batch, scratch);
+    // Layer l ≥ 1 reads the residual of layer l − 1 and writes its own to the other buffer.
+    const residualOf = (l: number) => (l % 2 === 0 ? act.residual : act.residualAlt);
+    const last = residualOf(c.depth - 1);
     const stages: Stage[] = [
-      { name: 'embed', layer: -1, dispatches: this.embed(act, batch, g) },
-      ...this.weights.layers.map((w, l) => ({ name: 'layer' as const, layer: l, dispatches: this.block(act, w, l, batch, g, scan) })),
-      { name: 'final', layer: c.depth, dispatches: this.finalNormAndHead(act, batch, g) },
+      { name: 'embed', layer: -1, dispatches: this.embed(act, batch, g), residual: act.residual },
+      ...this.weights.layers.map((w, l) => ({
+        name: 'layer' as const, layer: l, residual: residualOf(l),
+        dispatches: this.block(act, w, l, batch, g, scan, l === 0 ? undefined : residualOf(l - 1), residualOf(l)),
+      })),
+      { name: 'final', layer: c.depth, dispatches: this.finalNormAndHead(act, last, batch, g), residual: last },
     ];
     return { batch, geometry: g, act, stages, bytes, sizes, buffers };
   }
@@ -120,34 +156,39 @@ export class VimGpu {
     });
   }
 
-  /** One Vim block: residual += hidden; normed = RMSNorm(residual); hidden = Mixer(normed). */
-  private block(a: Activations, w: LayerWeights, l: number, batch: number, g: Geometry, scan: ScanKind): Dispatch[] {
+  /**
+   * One Vim block: residual = residual_in + hidden (layer 0: the tokens);
+   * hidden = Mixer(RMSNorm(residual)). `residualIn` is absent for layer 0.
+   */
+  private block(a: Activations, w: LayerWeights, l: number, batch: number, g: Geometry, scan: ScanSchedule,
+    residualIn: GPUBuffer | undefined, residual: GPUBuffer): Dispatch[] {
     const c = this.ctx, cfg = this.config;
     const B = batch, L = g.tokens, D = cfg.embedDim, E = cfg.dInner, N = cfg.dState, R = cfg.dtRank, K = cfg.dConv;
     const rows = B * L, XD = R + 2 * N;
+    const norm = residualIn
+      ? { kind: 'rmsnorm' as const, weight: w.norm, eps: cfg.normEps, hidden: a.hidden, residualOut: residual }
+      : { kind: 'rmsnorm' as const, weight: w.norm, eps: cfg.normEps };
     return [
-      rmsNormDispatch(c, { residual: a.residual, hidden: l === 0 ? undefined : a.hidden, weight: w.norm, normed: a.normed, rows, dim: D, eps: cfg.normEps, label: `l${l}.norm` }),
-      matmulDispatch(c, { x: a.normed, ...matrix(w.inProj), y: a.xz, M: rows, N: 2 * E, K: D, epilogue: 'none', label: `l${l}.in_proj` }),
-      conv1dSiluDispatch(c, { xz: a.xz, weight: w.convWeight, bias: w.convBias, u: a.u, B, L, E, K, label: `l${l}.conv1d` }),
+      matmulDispatch(c, { x: residualIn ?? residual, ...matrix(w.inProj), y: a.xz, M: rows, N: 2 * E, K: D, prologue: norm, label: `l${l}.in_proj` }),
       matmulDispatch(c, {
-        x: a.u, ...matrix(w.xProj), y: a.xdbl, M: rows, N: XD, K: E, epilogue: 'none', label: `l${l}.x_proj`,
-        groups: 2, groupStrideX: rows * E, groupStrideW: XD * E, groupStrideY: rows * XD,
+        x: a.xz, ...matrix(w.xProj), y: a.xdbl, M: rows, N: XD, K: E, lda: 2 * E, label: `l${l}.x_proj`,
+        prologue: { kind: 'conv-silu', weight: w.convWeight, bias: w.convBias, seq: L, taps: K },
+        groups: 2, groupStrideX: 0, groupStrideW: XD * E, groupStrideY: rows * XD,
       }),
-      matmulDispatch(c, {
-        x: a.xdbl, ...matrix(w.dtProj), y: a.delta, bias: w.dtBias, M: rows, N: E, K: R, lda: XD, epilogue: 'bias-softplus', label: `l${l}.dt_proj`,
-        groups: 2, groupStrideX: rows * XD, groupStrideW: E * R, groupStrideBias: E, groupStrideY: rows * E,
+      ...scanDispatches(c, {
+        xz: a.xz, xdbl: a.xdbl, consts: this.scanConsts[l], y2: a.y2, scratch: a.scanScratch,
+        B, L, E, N, R, taps: K, schedule: scan, label: `l${l}.scan`,
       }),
-      ...scanDispatches(c, { kind: scan, xz: a.xz, u: a.u, xdbl: a.xdbl, delta: a.delta, aLog: w.aLog, d: w.d, y: a.y, scratch: a.scanScratch, B, L, E, N, R, label: `l${l}.scan` }),
-      matmulDispatch(c, { x: a.y, ...matrix(w.outProj), y: a.hidden, M: rows, N: D, K: E, epilogue: 'none', label: `l${l}.out_proj` }),
+      matmulDispatch(c, { x: a.y2, ...matrix(w.outProj), y: a.hidden, M: rows, N: D, K: E, prologue: { kind: 'sum2', pair: rows * E }, label: `l${l}.out_proj` }),
     ];
   }
 
   /** residual + last hidden → final RMSNorm; head on the class-token row of each image. */
-  private finalNormAndHead(a: Activations, batch: number, g: Geometry): Dispatch[] {
+  private finalNormAndHead(a: Activations, residual: GPUBuffer, batch: number, g: Geometry): Dispatch[] {
     const c = this.ctx, cfg = this.config, w = this.weights;
     const L = g.tokens, D = cfg.embedDim;
     return [
-      rmsNormDispatch(c, { residual: a.residual, hidden: a.hidden, weight: w.normF, normed: a.normed, rows: batch * L, dim: D, eps: cfg.normEps, label: 'norm_f' }),
+      rmsNormDispatch(c, { residual, hidden: a.hidden, weight: w.normF, normed: a.normed, rows: batch * L, dim: D, eps: cfg.normEps, label: 'norm_f' }),
       matmulDispatch(c, {
         x: a.normed, ...matrix(w.head), y: a.logits, bias: w.headBias, M: batch, N: cfg.numClasses, K: D,
         lda: L * D, xOffset: g.clsIndex * D, epilogue: 'bias', label: 'head',
@@ -251,7 +292,8 @@ export class VimGpu {
       encodeDispatches(pass, stage.dispatches);
       pass.end();
       this.ctx.device.queue.submit([enc.finish()]);
-      await onStage(stage, (name) => readBuffer(this.ctx.device, plan.act[name], plan.sizes[name]));
+      // 'residual' means the residual stream after this stage, wherever it is.
+      await onStage(stage, (name) => readBuffer(this.ctx.device, name === 'residual' ? stage.residual : plan.act[name], plan.sizes[name]));
     }
     return readBuffer(this.ctx.device, plan.act.logits, plan.sizes.logits);
   }
@@ -271,6 +313,7 @@ export class VimGpu {
     this.releasePlans();
     this.timer?.destroy();
     this.timer = undefined;
+    for (const b of this.scanConsts) this.ctx.buffers.destroy(b);
     destroyWeights(this.ctx, this.weights);
     this.disposed = true;
   }

@@ -1,11 +1,16 @@
-// Y = X·Wᵀ (+ bias) (→ softplus) for every Linear layer of Vim: in_proj, x_proj
-// and dt_proj (two directions as two groups of one dispatch), out_proj and the
-// head (class-token rows only, through lda and xOffset). W may be stored as f32,
-// f16 or int8 with per-row scales (weights/FORMAT.md). See shaders/matmul.wgsl.
-import code from '../../shaders/matmul.wgsl?raw';
+// Y = X·Wᵀ (+ bias) (→ softplus) for every Linear layer of Vim: in_proj (with
+// add + RMSNorm as its prologue), x_proj (two directions as two groups, with
+// conv1d + SiLU as its prologue), out_proj (summing the two scan directions as
+// it loads) and the head (class-token rows only, through lda and xOffset). W may
+// be stored as f32, f16 or int8 with per-row scales (weights/FORMAT.md). See
+// shaders/matmul.wgsl.
+import matmulCode from '../../shaders/matmul.wgsl?raw';
+import weightElements from '../../shaders/weight-elements.wgsl?raw';
 import type { GpuContext } from '../gpu/context.js';
 import { makeDispatch, packParams, type Dispatch } from '../gpu/dispatch.js';
 import type { KernelSource } from '../gpu/pipeline-cache.js';
+
+const code = `${weightElements}\n${matmulCode}`;
 
 export type MatmulEpilogue = 'none' | 'bias' | 'bias-softplus';
 const EPILOGUE_CODE: Record<MatmulEpilogue, number> = { 'none': 0, 'bias': 1, 'bias-softplus': 2 };
@@ -13,6 +18,22 @@ const EPILOGUE_CODE: Record<MatmulEpilogue, number> = { 'none': 0, 'bias': 1, 'b
 /** Storage of W: f32; f16 two per u32 word; int8 four per word with one f32 scale per row. */
 export type MatmulWeightType = 'f32' | 'f16' | 'i8';
 const WDTYPE_CODE: Record<MatmulWeightType, number> = { f32: 0, f16: 1, i8: 2 };
+
+/**
+ * How X is formed where it is loaded (shaders/matmul.wgsl, PROLOGUE):
+ * - rmsnorm: X = RMSNorm(x [+ hidden]) · weight over each whole row (lda = K);
+ *   with `hidden`, x + hidden is also written to `residualOut` (≠ x);
+ * - conv-silu: X[g] = SiLU(depthwise conv1d of x along the tokens), causal for
+ *   group 0 and anti-causal for group 1; rows are (image, token) with `seq`
+ *   tokens per image; weight (groups, K, taps), bias (groups, K);
+ * - sum2: X = x[i] + x[i + pair].
+ */
+export type MatmulPrologue =
+  | { kind: 'rmsnorm'; weight: GPUBuffer; eps: number; hidden?: GPUBuffer; residualOut?: GPUBuffer }
+  | { kind: 'conv-silu'; weight: GPUBuffer; bias: GPUBuffer; seq: number; taps: number }
+  | { kind: 'sum2'; pair: number };
+type PrologueKind = MatmulPrologue['kind'] | 'none';
+const PROLOGUE_CODE: Record<PrologueKind, number> = { 'none': 0, 'rmsnorm': 1, 'conv-silu': 2, 'sum2': 3 };
 
 /** Tile shapes: BM×BN outputs per workgroup, TM×TN per invocation, BK of K per stage. */
 export interface MatmulTile { BM: number; BN: number; BK: number; TM: number; TN: number }
@@ -67,15 +88,20 @@ export interface MatmulOptions {
   /** default N */
   groupStrideScale?: number;
   epilogue?: MatmulEpilogue;
+  prologue?: MatmulPrologue;
   /** default: chosen from the output size and the adapter (see pickVariant) */
   tile?: MatmulVariant;
   label?: string;
 }
 
-/** The pipeline: tile shape (or the direct kernel), vec4 loads or not, epilogue, storage of W. */
-export function matmulKernel(variant: MatmulVariant, vec4: boolean, epilogue: MatmulEpilogue, wType: MatmulWeightType = 'f32'): KernelSource {
-  // f32 leaves WDTYPE at its default, so its pipelines and cache keys are what they always were.
-  const flags = { VEC4: vec4 ? 1 : 0, EPILOGUE: EPILOGUE_CODE[epilogue], ...(wType === 'f32' ? {} : { WDTYPE: WDTYPE_CODE[wType] }) };
+/** The pipeline: tile shape (or the direct kernel), vec4 loads or not, epilogue, storage of W, prologue. */
+export function matmulKernel(variant: MatmulVariant, vec4: boolean, epilogue: MatmulEpilogue, wType: MatmulWeightType = 'f32', prologue: PrologueKind = 'none'): KernelSource {
+  // Defaults are left out, so the plain pipelines and cache keys are what they always were.
+  const flags = {
+    VEC4: vec4 ? 1 : 0, EPILOGUE: EPILOGUE_CODE[epilogue],
+    ...(wType === 'f32' ? {} : { WDTYPE: WDTYPE_CODE[wType] }),
+    ...(prologue === 'none' ? {} : { PROLOGUE: PROLOGUE_CODE[prologue] }),
+  };
   if (variant === 'direct') return { name: 'matmul', code, entryPoint: 'direct', constants: flags };
   return { name: 'matmul', code, constants: { ...MATMUL_TILES[variant], ...flags } };
 }
@@ -119,7 +145,19 @@ function checkInt(label: string, name: string, v: number, min = 0): void {
 }
 
 /** The shape part of MatmulOptions: all that decides the pipeline and the launch. */
-export type MatmulShape = Omit<MatmulOptions, 'x' | 'w' | 'y' | 'bias' | 'scales' | 'label'>;
+export type MatmulShape = Omit<MatmulOptions, 'x' | 'w' | 'y' | 'bias' | 'scales' | 'label' | 'prologue'> & { prologue?: PrologueShape };
+/** What of a prologue decides the pipeline and the parameters (no buffers). */
+export type PrologueShape =
+  | { kind: 'rmsnorm'; eps: number; add: boolean }
+  | { kind: 'conv-silu'; seq: number; taps: number }
+  | { kind: 'sum2'; pair: number };
+
+function prologueShape(p: MatmulPrologue | undefined): PrologueShape | undefined {
+  if (!p) return undefined;
+  if (p.kind === 'rmsnorm') return { kind: 'rmsnorm', eps: p.eps, add: p.hidden !== undefined };
+  if (p.kind === 'conv-silu') return { kind: 'conv-silu', seq: p.seq, taps: p.taps };
+  return { kind: 'sum2', pair: p.pair };
+}
 
 interface ResolvedMatmul { kernel: KernelSource; params: ArrayBuffer; workgroups: [number, number, number] }
 
@@ -139,15 +177,25 @@ function resolve(o: MatmulShape, label: string, hasBias: boolean, hasScales: boo
   if (lda < K) throw new RangeError(`${label}: lda = ${lda} is smaller than K = ${K}`);
   if (ldy < N) throw new RangeError(`${label}: ldy = ${ldy} is smaller than N = ${N}`);
   if (epilogue !== 'none' && !hasBias) throw new RangeError(`${label}: the '${epilogue}' epilogue needs a bias buffer`);
+  const pro = o.prologue;
+  const [seq, taps, pair] = pro?.kind === 'conv-silu' ? [pro.seq, pro.taps, 0] : pro?.kind === 'sum2' ? [1, 0, pro.pair] : [1, 0, 0];
+  if (pro?.kind === 'rmsnorm' && (lda !== K || groups !== 1)) throw new RangeError(`${label}: the rmsnorm prologue needs whole rows (lda = K) and one group`);
+  if (pro?.kind === 'conv-silu') {
+    checkInt(label, 'seq', seq, 1);
+    checkInt(label, 'taps', taps, 1);
+    if (groups > 2 || M % seq !== 0) throw new RangeError(`${label}: the conv-silu prologue needs 1 or 2 groups and M a multiple of seq (${seq})`);
+  }
+  if (pro?.kind === 'sum2') checkInt(label, 'pair', pair);
 
   // vec4 loads need every row of X and W to start on a 16-byte boundary.
-  const vec4 = [K, lda, xOffset, wOffset, gsX, gsW].every((v) => v % 4 === 0);
+  const vec4 = [K, lda, xOffset, wOffset, gsX, gsW, pair].every((v) => v % 4 === 0);
   const variant = o.tile ?? pickVariant(M, N, groups, software);
   // The direct kernel's workgroup is 16 columns × 4 rows.
   const [bm, bn] = variant === 'direct' ? [4, 16] : [MATMUL_TILES[variant].BM, MATMUL_TILES[variant].BN];
   return {
-    kernel: matmulKernel(variant, vec4, epilogue, wType),
-    params: packParams([M, N, K, lda, ldy, xOffset, wOffset, yOffset, biasOffset, gsX, gsW, gsBias, gsY, scaleOffset, gsScale]),
+    kernel: matmulKernel(variant, vec4, epilogue, wType, pro?.kind ?? 'none'),
+    params: packParams([M, N, K, lda, ldy, xOffset, wOffset, yOffset, biasOffset, gsX, gsW, gsBias, gsY, scaleOffset, gsScale,
+      seq, taps, pair, { f: pro?.kind === 'rmsnorm' ? pro.eps : 0 }, pro?.kind === 'rmsnorm' && pro.add ? 1 : 0]),
     workgroups: [Math.ceil(N / bn), Math.ceil(M / bm), groups],
   };
 }
@@ -157,13 +205,28 @@ export function matmulKernelFor(ctx: GpuContext, shape: MatmulShape): KernelSour
   return resolve(shape, 'matmul', true, true, ctx.adapterInfo.isFallback).kernel;
 }
 
+/** The prologue's three operand buffers (aux0, aux1 read; aux2 written), or undefined where unused. */
+function prologueBuffers(p: MatmulPrologue | undefined): [GPUBuffer?, GPUBuffer?, GPUBuffer?] {
+  if (p?.kind === 'rmsnorm') {
+    if (p.hidden && !p.residualOut) throw new RangeError('matmul: the rmsnorm prologue with hidden needs residualOut');
+    return [p.hidden, p.weight, p.hidden ? p.residualOut : undefined];
+  }
+  if (p?.kind === 'conv-silu') return [p.weight, p.bias, undefined];
+  return [undefined, undefined, undefined];
+}
+
 /**
- * One launch of Y = X·Wᵀ (+ bias) (→ softplus). Buffers are bound whole, so
- * every offset and stride is in elements; bindings: params, x, w, bias, y, scales.
+ * One launch of Y = X·Wᵀ (+ bias) (→ softplus), X formed by the prologue.
+ * Buffers are bound whole, so every offset and stride is in elements; bindings:
+ * params, x, w, bias, y, scales, aux0, aux1, aux2 (see shaders/matmul.wgsl).
  */
 export function matmulDispatch(ctx: GpuContext, o: MatmulOptions): Dispatch {
   const label = o.label ?? 'matmul';
-  const r = resolve(o, label, o.bias !== undefined, o.scales !== undefined, ctx.adapterInfo.isFallback);
-  // Without a bias or scales those bindings still need a buffer: W is read-only there too.
-  return makeDispatch(ctx, r.kernel, r.params, [o.x, o.w, o.bias ?? o.w, o.y, o.scales ?? o.w], r.workgroups, label);
+  const r = resolve({ ...o, prologue: prologueShape(o.prologue) }, label, o.bias !== undefined, o.scales !== undefined, ctx.adapterInfo.isFallback);
+  const [aux0, aux1, aux2] = prologueBuffers(o.prologue);
+  // Unused read-only bindings take W. The written one must alias nothing else
+  // bound, so where it is unused it gets a 16-byte buffer of its own.
+  const spare = aux2 ? [] : [ctx.buffers.storage(`${label}:spare`, 16)];
+  return makeDispatch(ctx, r.kernel, r.params,
+    [o.x, o.w, o.bias ?? o.w, o.y, o.scales ?? o.w, aux0 ?? o.w, aux1 ?? o.w, aux2 ?? spare[0]], r.workgroups, label, spare);
 }

@@ -19,7 +19,7 @@ export async function runVimCase(gpu: GPU, spec: CaseSpec, memory: MemoryTracker
   let vim: VimGpu | undefined;
   try {
     const t0 = performance.now();
-    vim = new VimGpu(ctx, cfg, weights, { scan: 'chunked' });
+    vim = new VimGpu(ctx, cfg, weights);
     await ctx.device.queue.onSubmittedWorkDone();
     const loadMs = performance.now() - t0;
     const loadedBytes = memory.live;
