@@ -1,5 +1,5 @@
 // Depthwise conv1d over tokens (width K) + bias + SiLU, both directions of the
-// bidirectional mixer in one dispatch (VIM.md §2.4 a–b), in original token order:
+// bidirectional mixer in one dispatch (docs/model.md §2.4 b–c, §2.5), in original token order:
 //
 //   direction 0 (causal):      c[t,e] = bias_f[e] + Σ_k w_f[e,k] · x[t − (K−1) + k, e]
 //   direction 1 (anti-causal): c[t,e] = bias_b[e] + Σ_k w_b[e,k] · x[t + (K−1) − k, e]

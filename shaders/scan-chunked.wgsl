@@ -1,4 +1,4 @@
-// Bidirectional selective scan, tiled and chunk-parallel (DESIGN.md "The scan").
+// Bidirectional selective scan, tiled and chunk-parallel (docs/design.md §7).
 //
 // h_t = Ā_t ⊙ h_{t-1} + B̄u_t is a linear recurrence, so the tokens are cut into
 // chunks of CHUNK, scanned independently and joined afterwards:

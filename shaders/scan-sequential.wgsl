@@ -1,4 +1,4 @@
-// Bidirectional selective scan, the plain sequential way (VIM.md §2.4 f–h, 3).
+// Bidirectional selective scan, the plain sequential way (docs/model.md §2.4 f–i).
 //
 // The readable reference kernel and the benchmark baseline: one invocation per
 // (image b, channel e) walks all L tokens forward, then all L tokens backward,

@@ -1,4 +1,4 @@
-// The Vim forward pass on WebGPU. It reads like VIM.md §2: patch embedding with
+// The Vim forward pass on WebGPU. It reads like docs/model.md §2: patch embedding with
 // the class token in the middle, 24 × [add + RMSNorm → in_proj → conv1d+SiLU
 // (both directions) → x_proj → dt_proj+softplus → selective scan (both
 // directions, gated, averaged) → out_proj], add + final RMSNorm, head on the

@@ -1,4 +1,4 @@
-// Depthwise conv1d + SiLU for both mixer directions in one dispatch (VIM.md §2.4 a–b).
+// Depthwise conv1d + SiLU for both mixer directions in one dispatch (docs/model.md §2.4 b–c, §2.5).
 // Layouts (float32): xz (B, L, 2E), x = columns 0..E−1; weight (2, E, K) [fwd, bwd];
 // bias (2, E); u (2, B, L, E): direction 0 causal, 1 anti-causal, original token order.
 import code from '../../shaders/conv1d.wgsl?raw';

@@ -1,5 +1,5 @@
 // The bidirectional selective scan of one Vim layer: y = ½(o_fwd + o_bwd) with
-// o = (C·h + D·u)·SiLU(z) (VIM.md §2.4). Two implementations:
+// o = (C·h + D·u)·SiLU(z) (docs/model.md §2.4 f–i). Two implementations:
 //  - 'chunked' (default): tiled and chunk-parallel, src/ops/scan-chunked.ts;
 //  - 'sequential': one invocation per (image, channel), the readable baseline.
 import type { GpuContext } from '../gpu/context.js';
