@@ -1,4 +1,4 @@
-// Patch embedding straight into the layer-0 tokens (VIM.md §2.1–2.2):
+// Patch embedding straight into the layer-0 tokens (docs/model.md §2.1–2.2):
 //   tokens[b, t] = Conv2d(image[b])[patch of t] + bias + pos_embed[t]   (t ≠ M//2)
 //   tokens[b, M//2] = cls_token + pos_embed[M//2]
 // with patch m at token m + (m ≥ M//2 ? 1 : 0), patches in row-major grid order.

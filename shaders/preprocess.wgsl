@@ -1,4 +1,4 @@
-// The official eval transform (VIM.md §2.6) on the GPU, bit for bit:
+// The official eval transform (docs/preprocessing.md) on the GPU, bit for bit:
 // Resize(shorter side → int(s/0.875), Pillow BICUBIC) → CenterCrop(s) → ToTensor → Normalize.
 //
 // Two passes, as Pillow resamples: `horizontal` then `vertical`, each an integer

@@ -1,4 +1,4 @@
-// Fused residual add + RMSNorm (VIM.md §2.3), one workgroup per token row.
+// Fused residual add + RMSNorm (docs/model.md §2.3), one workgroup per token row.
 //
 //   first: normed = RMSNorm(residual) · w            (block 0: residual = tokens)
 //   add:   residual ← residual + hidden (in place),  normed = RMSNorm(residual) · w

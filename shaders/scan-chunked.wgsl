@@ -1,6 +1,6 @@
 // Bidirectional selective scan of one Vim layer, with the mixer's conv1d + SiLU
 // and dt_proj + softplus computed where the scan stages its inputs, so neither
-// u nor Δ ever reaches global memory (docs: the fused block).
+// u nor Δ ever reaches global memory (docs/design.md §7).
 //
 // h_t = Ā_t ⊙ h_{t-1} + B̄u_t is a linear recurrence over the tokens, cut into
 // chunks of CHUNK tokens. Each workgroup owns one direction of one image and a

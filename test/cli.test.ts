@@ -33,7 +33,7 @@ const maxErr: Record<string, number> = {};
 
 describe('infer reproduces the official logits', () => {
   const cases: Array<[string, string, string, number, string, number]> = [
-    // case, weights, input, size, expected logits, tolerance (VIM.md: tiny at 1e-4, 24-layer at 1e-3)
+    // case, weights, input, size, expected logits, tolerance (docs/model.md §4: tiny at 1e-4, 24-layer at 1e-3)
     ['tiny', fixturePath('tiny.pth'), 'tiny_input.bin', 64, 'tiny_logits.bin', 1e-4],
     ['tiny (full checkpoint)', fixturePath('tiny_full_checkpoint.pth'), 'tiny_input.bin', 64, 'tiny_logits.bin', 1e-4],
     ['tiny batch 2', fixturePath('tiny.pth'), 'tiny_batch2_input.bin', 64, 'tiny_batch2_logits.bin', 1e-4],

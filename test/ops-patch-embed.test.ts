@@ -1,6 +1,6 @@
 // Fused patch embedding + class token + pos_embed against the float64 reference
 // `patchEmbed` (src/reference/ops.ts), with the class token inserted at M//2 and
-// pos_embed added here as VIM.md §2.2 states it.
+// pos_embed added here as docs/model.md §2.2 states it.
 //
 // Tolerance: pixels and weights are uniform in (−1, 1), so each conv output is
 // a length-3P² dot product: atol = 1e-5·√(3·P²) (2.8e-4 at P = 16), rtol = 0, the

@@ -1,5 +1,5 @@
 // Unit checks of the reference operators on small inputs: hand-computed values,
-// and the two "backward without flips" claims of VIM.md §2.4 (anti-causal conv,
+// and the two "backward without flips" claims of docs/model.md §2.5 (anti-causal conv,
 // reversed scan) against a literal flip → forward op → flip.
 import { describe, expect, it } from 'vitest';
 import { InputError, ModelShapeError } from '../src/errors.js';

@@ -1,4 +1,4 @@
-// Running a checkpoint at an input size it was not trained at (VIM.md §4): the
+// Running a checkpoint at an input size it was not trained at (docs/model.md §3): the
 // patch stride stays the checkpoint's, the grid follows from the new size, and
 // the position table is resized to that grid.
 import { InputError, ModelShapeError } from '../errors.js';

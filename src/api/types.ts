@@ -18,7 +18,7 @@ export type WeightsDType = 'f32' | 'f16' | 'int8';
 /**
  * How the position table is resized for a resolution the checkpoint was not
  * trained at: 'official' reproduces hustvl/Vim's interpolate_pos_embed (it treats
- * row 0 as the class token, VIM.md §4), 'corrected' resizes the true patch grid
+ * row 0 as the class token, docs/model.md §3.2), 'corrected' resizes the true patch grid
  * and keeps the class embedding at the middle.
  */
 export type Interpolation = PosEmbedMode;

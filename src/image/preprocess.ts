@@ -3,7 +3,7 @@
 //   Resize(int(size / crop_ratio), BICUBIC) → CenterCrop(size) → ToTensor →
 //   Normalize(IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD)
 // reproduced operation by operation so the float32 tensor matches torchvision
-// bit for bit (VIM.md §2.6).
+// bit for bit (docs/preprocessing.md).
 //
 // Not mirrored: build_transform skips Resize and CenterCrop entirely when
 // input_size <= 32 (`resize_im`); no Vim model runs at such sizes, and this

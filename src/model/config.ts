@@ -1,5 +1,5 @@
 // The model's hyper-parameters are not stored in checkpoints: they follow from
-// the tensor shapes (VIM.md §1, §3). This module derives them and checks that a
+// the tensor shapes (docs/model.md §1, docs/checkpoints.md §1). This module derives them and checks that a
 // state dict holds exactly the tensors a Vim of that shape needs.
 import { ModelShapeError } from '../errors.js';
 import { shapeString, type StateDict } from '../tensor.js';

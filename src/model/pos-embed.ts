@@ -1,4 +1,4 @@
-// Position tables for input sizes a checkpoint was not trained at (VIM.md §4).
+// Position tables for input sizes a checkpoint was not trained at (docs/model.md §3).
 // A checkpoint's pos_embed has one row per token of its own grid; to run it on
 // another grid the table must be resized. Two ways:
 //  'official'  — what hustvl/Vim's interpolate_pos_embed (the --finetune loader)

@@ -30,7 +30,7 @@ export interface PatchEmbedOptions {
   label?: string;
 }
 
-/** Patch grid and token count of an H×W input: the right/bottom remainder is dropped (§2.1). */
+/** Patch grid and token count of an H×W input: the right/bottom remainder is dropped (docs/model.md §2.1). */
 function patchGrid(H: number, W: number, P: number, stride: number): { gh: number; gw: number; M: number; L: number; cls: number } {
   const gh = Math.floor((H - P) / stride) + 1, gw = Math.floor((W - P) / stride) + 1;
   const M = gh * gw;

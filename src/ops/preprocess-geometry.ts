@@ -1,5 +1,5 @@
 // The host side of GPU preprocessing: where every output pixel of the official
-// eval transform (VIM.md §2.6) comes from, as data the shader can use.
+// eval transform (docs/preprocessing.md) comes from, as data the shader can use.
 //
 // Three coordinate frames, linked by 2-D affine maps (gl-matrix mat2d):
 //   stored   — pixels as decoded (EXIF orientation not applied);

@@ -1,4 +1,4 @@
-// Fused residual add + RMSNorm (VIM.md §2.3): one workgroup per token row.
+// Fused residual add + RMSNorm (docs/model.md §2.3): one workgroup per token row.
 // Layout: residual, hidden, normed are (rows, dim) float32, row-major; weight (dim).
 import code from '../../shaders/rmsnorm.wgsl?raw';
 import type { GpuContext } from '../gpu/context.js';

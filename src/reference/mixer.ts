@@ -1,4 +1,4 @@
-// The bimamba-v2 mixer of one block (VIM.md §2.4): a shared in_proj, one
+// The bimamba-v2 mixer of one block (docs/model.md §2.4): a shared in_proj, one
 // Mamba scan per direction over the same x and z, the average of the two,
 // and a shared out_proj. The backward direction is computed in original token
 // order (anti-causal conv, scan from the last token), which equals the

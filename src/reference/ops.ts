@@ -1,4 +1,4 @@
-// The float64 reference operators, one per step of VIM.md §2. They are the
+// The float64 reference operators, one per step of docs/model.md §2. They are the
 // executable spec that every GPU kernel test compares against, so they favour
 // plain loops that read like the formulas over cleverness; the loops are still
 // kept allocation-free because a whole Vim-Ti forward runs ~1.5 G multiply-adds.
@@ -33,7 +33,7 @@ export function linear(
   return y;
 }
 
-/** RMSNorm per row: y = x · w / sqrt(mean(x²) + eps); no mean subtraction, no bias (§2.3). */
+/** RMSNorm per row: y = x · w / sqrt(mean(x²) + eps); no mean subtraction, no bias (docs/model.md §2.3). */
 export function rmsNorm(x: ArrayLike<number>, rows: number, dim: number, w: ArrayLike<number>, eps: number): Float64Array {
   const y = new Float64Array(rows * dim);
   for (let r = 0; r < rows; r++) {
@@ -51,7 +51,7 @@ export function silu(v: number): number {
   return v / (1 + Math.exp(-v));
 }
 
-/** PyTorch's softplus with its default threshold: linear above 20 (§2.4 d). */
+/** PyTorch's softplus with its default threshold: linear above 20 (docs/model.md §2.4 e). */
 export function softplus(v: number): number {
   return v > 20 ? v : Math.log1p(Math.exp(v));
 }
@@ -103,7 +103,7 @@ export interface SelectiveScanParams {
 }
 
 /**
- * Selective scan with the gate (§2.4 f–h), output (L, E) in original token order:
+ * Selective scan with the gate (docs/model.md §2.4 f–h), output (L, E) in original token order:
  * h_t = exp(Δ_t·A) ⊙ h_prev + Δ_t·B_t·u_t   (Euler B̄, as the official kernel does, not ZOH)
  * y_t = (C_t·h_t + D·u_t) · SiLU(z_t)
  * h_prev is the state of the previous token in scan order, zero before the first.
@@ -132,14 +132,14 @@ export function selectiveScan(p: SelectiveScanParams): Float64Array {
   return out;
 }
 
-/** Patch-grid size along one axis: (size − P)//S + 1, dropping any remainder (§2.1). */
+/** Patch-grid size along one axis: (size − P)//S + 1, dropping any remainder (docs/model.md §2.1). */
 export function gridSize(size: number, P: number, stride: number): number {
   return Math.floor((size - P) / stride) + 1;
 }
 
 /**
  * Conv2d(3 → D, kernel P, stride S, no padding) of one image (3, H, W), flattened to
- * patches in row-major grid order: output (M, D), patch m = row·gw + col (§2.1).
+ * patches in row-major grid order: output (M, D), patch m = row·gw + col (docs/model.md §2.1).
  * Computed as im2col + linear, because w (D, 3, P, P) is a Linear weight (D, 3·P·P).
  */
 export function patchEmbed(

@@ -1,5 +1,5 @@
 // Looks up the tensors one block needs, by their official state_dict names
-// (VIM.md §3), and groups them the way the mixer uses them: shared in/out
+// (docs/checkpoints.md §1), and groups them the way the mixer uses them: shared in/out
 // projections and norm, and one parameter set per scan direction.
 import { ModelShapeError } from '../errors.js';
 import type { StateDict } from '../tensor.js';

@@ -1,4 +1,4 @@
-// The whole Vim forward pass in float64, step by step as VIM.md §2 states it:
+// The whole Vim forward pass in float64, step by step as docs/model.md §2 states it:
 // patch embed → class token at M//2 → + pos_embed → depth × (RMSNorm → mixer,
 // plain pre-norm residual) → final RMSNorm → class-token row → head.
 import { InputError, ModelShapeError } from '../errors.js';
@@ -55,7 +55,7 @@ function resolveGeometry(cfg: VimConfig, posRows: number, height: number, width:
   return g;
 }
 
-/** [patch_0 … patch_{c−1}, cls, patch_c … patch_{M−1}] + pos, with c = M//2 (§2.2). */
+/** [patch_0 … patch_{c−1}, cls, patch_c … patch_{M−1}] + pos, with c = M//2 (docs/model.md §2.2). */
 function insertClassToken(patches: Float64Array, g: Geometry, D: number, cls: Float32Array, pos: Float32Array): Float64Array {
   const tokens = new Float64Array(g.tokens * D);
   const c = g.clsIndex;

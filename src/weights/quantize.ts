@@ -1,5 +1,5 @@
 // Weight quantization: which tensors are stored in a smaller type, and the
-// encodings themselves. Compute stays f32 everywhere (DESIGN.md); only storage
+// encodings themselves. Compute stays f32 everywhere (docs/design.md §8); only storage
 // and the bytes on the wire shrink.
 //
 // int8 is symmetric, per output channel: row r of a (rows, cols) matrix is

@@ -37,7 +37,7 @@ EVAL_CROP_RATIO = 0.875   # official default (--eval-crop-ratio)
 
 
 def eval_transform_pil(img: Image.Image, size: int) -> Image.Image:
-    """The official eval transform up to ToTensor (VIM.md 2.6): the shorter side to
+    """The official eval transform up to ToTensor (docs/preprocessing.md): the shorter side to
     int(size / 0.875) with PIL bicubic, the longer side truncated in proportion,
     then a size x size centre crop with Python's round-half-even offsets."""
     short = int(size / EVAL_CROP_RATIO)

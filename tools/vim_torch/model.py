@@ -1,6 +1,6 @@
 """Vision Mamba (Vim, bimamba v2, middle class token) in plain PyTorch.
 
-Written from the forward-pass description in shared/VIM.md section 2. Module
+Follows the forward-pass description in docs/model.md section 2. Module
 and parameter names and shapes are those of the official hustvl/Vim code, so
 `load_state_dict(checkpoint['model'])` takes a released checkpoint and the
 state dicts we save load in the official code and in our TypeScript readers.

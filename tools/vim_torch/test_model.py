@@ -76,7 +76,7 @@ def test_fixtures_24_layers() -> None:
 
 
 def test_param_counts() -> None:
-    print("parameter counts of the released configurations (VIM.md section 1):")
+    print("parameter counts of the released configurations (docs/model.md section 1):")
     want = {("vim_ti", 16): 7_148_008, ("vim_ti", 8): 7_250_344,
             ("vim_s", 16): 25_796_584, ("vim_s", 8): 26_001_256}
     for (name, stride), n in want.items():

@@ -69,7 +69,7 @@ function inChild<T>(job: Job, limitMs: number): Promise<T> {
 async function adapterInfo(): Promise<Pick<BenchDocument, 'adapter' | 'limits'>> {
   const gpu = await dawnGpu();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) throw new Error('no WebGPU adapter from Dawn (is a Vulkan driver installed? see ../../shared/WEBGPU.md)');
+  if (!adapter) throw new Error('no WebGPU adapter from Dawn (is a Vulkan driver installed? see bench/README.md)');
   const i = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   return {
     adapter: { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description, isFallbackAdapter: Boolean(i.isFallbackAdapter) },
