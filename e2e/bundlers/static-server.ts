@@ -2,9 +2,10 @@
 // dev-server transforms (the Vite dev server would rewrite `new Worker(new URL(…))`
 // and bare imports, hiding what the bundler emitted). JavaScript is served as
 // text/javascript (module scripts and module workers need a JavaScript type),
-// single byte ranges are honoured, and a missing file is a 404.
-import { createReadStream, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+// single byte ranges are honoured, and a missing file is a 404. Under /slow/,
+// files come at 640 KiB/s (a load still in progress when a test aborts it).
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 
@@ -13,12 +14,24 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json', '.png': 'image/png', '.jpg': 'image/jpeg',
 };
 
+/** Writes the file 64 KiB every 100 ms until done or the client goes away. */
+async function trickle(file: string, res: ServerResponse): Promise<void> {
+  const bytes = readFileSync(file);
+  for (let at = 0; at < bytes.length && !res.destroyed; at += 64 << 10) {
+    res.write(bytes.subarray(at, at + (64 << 10)));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  res.end();
+}
+
 export interface StaticServer { url: string; close(): Promise<void> }
 
 /** Serves `root` on 127.0.0.1 at a free port; `url` ends with '/'. */
 export async function serveStatic(root: string): Promise<StaticServer> {
   const server: Server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    let path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const slow = path.startsWith('/slow/');
+    if (slow) path = path.slice('/slow'.length);
     const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
     let size: number;
     try {
@@ -48,6 +61,7 @@ export async function serveStatic(root: string): Promise<StaticServer> {
     }
     res.writeHead(200, { ...headers, 'content-length': size });
     if (req.method === 'HEAD') res.end();
+    else if (slow) void trickle(file, res);
     else createReadStream(file).pipe(res);
   });
   await new Promise<void>((resolve, reject) => {
