@@ -1,8 +1,8 @@
 // Every public error class carries its own name as a literal (not the class's
 // function name, which minifiers rename), keeps its fields and class across the
 // worker's wire format, and the package exports exactly the classes listed in
-// e2e/bundlers/error-samples.js (which the minified-bundle e2e uses, and which
-// the README's error table documents). Fast: no GPU.
+// e2e/bundlers/error-samples.js (which the minified-bundle e2e uses), each with
+// a row in the README's error table. Fast: no GPU.
 import { expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as pkg from '../src/index.js';
@@ -43,6 +43,11 @@ test('no error class takes its name from new.target or constructor.name', () => 
     expect(src, file).not.toMatch(/new\.target\.name|constructor\.name/);
     for (const [, cls] of src.matchAll(/export class (\w+) extends/g)) expect(src, `${file}: ${cls}`).toContain(`override name = '${cls}';`);
   }
+});
+
+test("the README's error table has a row for every class", () => {
+  const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
+  for (const c of ERROR_CLASSES.filter((n) => n !== 'VimError')) expect(readme, c).toMatch(new RegExp(`^\\| \`${c}\` \\| `, 'm'));
 });
 
 test('the wire format rebuilds every class with its name, message and fields', () => {
