@@ -13,7 +13,7 @@ import { copyFileSync, cpSync, readFileSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { build } from 'esbuild';
-import { consumerProject, ROOT, sh, sharedTarball, tempDir } from '../test/package-support.js';
+import { consumerProject, installedDependencies, ROOT, sh, sharedTarball, tempDir } from '../test/package-support.js';
 import { PHOTOS, reference, type Expected } from './demo-support.js';
 import * as engineErrors from '../src/errors.js';
 import * as apiErrors from '../src/api/errors.js';
@@ -37,8 +37,9 @@ test.beforeAll(async ({}, info) => {
   const t0 = Date.now();
   work = tempDir('bundlers');
   const app = join(work, 'app');
-  // The bundlers run from this repository's node_modules (pinned devDependencies); the app has only the tarball.
-  consumerProject(app, [sharedTarball()]);
+  // The bundlers run from this repository's node_modules (pinned devDependencies); the app has the
+  // tarball, and its dependencies linked from node_modules (no registry needed after `npm ci`).
+  consumerProject(app, [sharedTarball(), ...installedDependencies()]);
   cpSync(join(ROOT, 'e2e', 'bundlers', 'app'), app, { recursive: true });
   copyFileSync(join(ROOT, 'e2e', 'bundlers', 'error-samples.js'), join(app, 'src', 'error-samples.js'));
   copyFileSync(join(ROOT, PHOTOS.cat), join(app, 'chelsea.png'));

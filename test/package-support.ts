@@ -4,7 +4,7 @@
 // e2e/package.spec.ts (a Vite app in Chromium) and e2e/bundlers.spec.ts (webpack
 // and esbuild apps in Chromium).
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,17 @@ export function sharedTarball(): string {
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   shared = packTarball(dir);
   return shared;
+}
+
+/**
+ * The package's runtime dependencies as this repository installed them (folders
+ * under node_modules, at the versions package-lock.json pins): installed beside
+ * the tarball, npm links them instead of asking the registry, so that a consumer
+ * project installs offline after `npm ci`.
+ */
+export function installedDependencies(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  return Object.keys(pkg.dependencies ?? {}).map((name) => join(ROOT, 'node_modules', name));
 }
 
 /** A bare ESM project with the given packages installed (tarballs, folders or registry names). */

@@ -71,7 +71,7 @@ function sendImage(image: WorkerImage, o?: TransferOption): WorkerImage {
 
 const STARTUP_HINT = 'a bundler that does not rewrite `new URL(\'./worker.js\', import.meta.url)` (esbuild, Rollup without a plugin) leaves ' +
   'the worker out: bundle vim-webgpu/worker as an entry of its own and pass its URL as `workerUrl` (README: Bundlers); ' +
-  'a Content-Security-Policy must allow it (worker-src); or pass worker: false to run in this thread';
+  'a Content-Security-Policy must allow the script (worker-src); or pass worker: false to run in this thread';
 
 /**
  * Starts the module worker. A script that fails to load (404, blocked, or an
