@@ -54,7 +54,7 @@ export interface WorkerEngineOptions {
    * The worker script's URL, for bundlers that do not bundle the package's
    * `new Worker(new URL('./worker.js', import.meta.url))` (esbuild, Rollup without
    * a plugin): bundle `vim-webgpu/worker` as an entry of its own and pass its URL.
-   * Default: the worker.js that webpack 5, Vite or Parcel bundled beside this module.
+   * Default: the worker.js that webpack 5 or Vite bundled beside this module.
    */
   workerUrl?: string | URL;
 }
