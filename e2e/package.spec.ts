@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { consumerProject, packTarball, ROOT, sh, tempDir } from '../test/package-support.js';
+import { consumerProject, installedDependencies, ROOT, sh, sharedTarball, tempDir } from '../test/package-support.js';
 import { fixturePath, readBin } from '../test/fixtures.js';
 import { topK } from '../src/model/top-k.js';
 
@@ -62,9 +62,9 @@ function preview(app: string): Promise<string> {
 test.beforeAll(async ({}, info) => {
   info.setTimeout(300_000);
   work = tempDir('vite-app');
-  const tarball = packTarball(work);
+  const tarball = sharedTarball();
   const app = join(work, 'app');
-  consumerProject(app, [tarball, join(ROOT, 'node_modules', 'vite')]);
+  consumerProject(app, [tarball, ...installedDependencies(), join(ROOT, 'node_modules', 'vite')]);
   expect(existsSync(join(app, 'node_modules', 'webgpu')), 'the optional peer is not installed').toBe(false);
   mkdirSync(join(app, 'public'));
   copyFileSync(fixturePath('tiny.pth'), join(app, 'public', 'tiny.pth'));

@@ -1,9 +1,10 @@
 // Packing the library as npm would publish it, away from the repository's own
 // dist/ (other suites run dist/cli.js while this builds), and installing the
-// tarball into a fresh project. Used by test/package.test.ts (Node + Dawn) and
-// e2e/package.spec.ts (a Vite app in Chromium).
+// tarball into a fresh project. Used by test/package.test.ts (Node + Dawn),
+// e2e/package.spec.ts (a Vite app in Chromium) and e2e/bundlers.spec.ts (webpack
+// and esbuild apps in Chromium).
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +41,32 @@ export function packTarball(work: string): string {
   const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'));
   if (!tgz) throw new Error(`npm pack wrote no tarball into ${work}`);
   return join(work, tgz);
+}
+
+let shared: string | undefined;
+
+/**
+ * One `npm pack` per test process, for the specs that install the tarball
+ * (e2e/package.spec.ts, e2e/bundlers.spec.ts run in one Playwright worker):
+ * packed on first use into a temporary folder removed when the process exits.
+ */
+export function sharedTarball(): string {
+  if (shared && existsSync(shared)) return shared;
+  const dir = tempDir('tarball');
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  shared = packTarball(dir);
+  return shared;
+}
+
+/**
+ * The package's runtime dependencies as this repository installed them (folders
+ * under node_modules, at the versions package-lock.json pins): installed beside
+ * the tarball, npm links them instead of asking the registry, so that a consumer
+ * project installs offline after `npm ci`.
+ */
+export function installedDependencies(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  return Object.keys(pkg.dependencies ?? {}).map((name) => join(ROOT, 'node_modules', name));
 }
 
 /** A bare ESM project with the given packages installed (tarballs, folders or registry names). */

@@ -12,6 +12,7 @@ import { raceAbort, throwIfAborted, WorkerUnavailableError } from './errors.js';
 import { GpuEngine } from './gpu-engine.js';
 import { isNode } from './node.js';
 import { WorkerEngineAdapter } from './worker-engine.js';
+import { createWorkerEngine } from '../worker/client.js';
 import { prepareImage, type PreparedImage } from './inputs.js';
 import type {
   Classifier, ClassifierInfo, ClassifierOptions, ClassifyOptions, ImageFeatures, ImageInput, InferenceTiming, Prediction,
@@ -44,6 +45,7 @@ function inBrowserPage(): boolean {
 /** The worker engine by default in pages (keeps the page responsive); in-thread in Node and workers. */
 function wantsWorker(o: ClassifierOptions): boolean {
   if (o.worker !== undefined) return o.worker;
+  if (o.workerUrl !== undefined) return true;
   if (o.device === 'cpu' || typeof o.device === 'object' || o.gpu) return false;
   const w = o.weights ?? DEFAULT_WEIGHTS;
   const sendable = typeof w === 'string' || w instanceof URL || (typeof Blob !== 'undefined' && w instanceof Blob) ||
@@ -60,13 +62,14 @@ async function loadEngine(o: ClassifierOptions): Promise<{ engine: Engine; summa
     const engine = new CpuEngine();
     return { engine, summary: await engine.load(request) };
   }
-  let engine: Engine = wantsWorker(o) ? new WorkerEngineAdapter() : new GpuEngine({ gpu: o.gpu, device: typeof o.device === 'object' ? o.device : undefined });
+  const worker = () => createWorkerEngine({ workerUrl: o.workerUrl });
+  let engine: Engine = wantsWorker(o) ? new WorkerEngineAdapter(worker) : new GpuEngine({ gpu: o.gpu, device: typeof o.device === 'object' ? o.device : undefined });
   try {
     try {
       return { engine, summary: await engine.load(request) };
     } catch (e) {
       // A worker that cannot start is no reason to fail when nobody asked for one.
-      if (!(e instanceof WorkerUnavailableError) || o.worker === true) throw e;
+      if (!(e instanceof WorkerUnavailableError) || o.worker === true || o.workerUrl !== undefined) throw e;
       console.warn(`vim-webgpu: ${e.message}; running in this thread instead`);
       engine = new GpuEngine({ gpu: o.gpu });
       return { engine, summary: await engine.load(request) };

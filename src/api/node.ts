@@ -14,7 +14,9 @@ export function isNode(): boolean {
 }
 
 function load<T>(specifier: string): Promise<T> {
-  return import(/* @vite-ignore */ specifier) as Promise<T>;
+  // Both comments survive into dist/: without webpackIgnore, webpack 5 warns on every
+  // build of an app ("Critical dependency: the request of a dependency is an expression").
+  return import(/* @vite-ignore */ /* webpackIgnore: true */ specifier) as Promise<T>;
 }
 
 interface WebGpuModule {

@@ -71,6 +71,14 @@ export interface ClassifierOptions {
    */
   worker?: boolean;
   /**
+   * Where the worker's script is, for bundlers that do not bundle it themselves
+   * (esbuild, Rollup without a plugin): bundle `vim-webgpu/worker` as an entry of
+   * its own and pass its URL (README: Bundlers). Implies the worker: if it fails
+   * to start, createClassifier rejects with WorkerUnavailableError (within
+   * moments of the script failing to load) instead of running in this thread.
+   */
+  workerUrl?: string | URL;
+  /**
    * 'webgpu' (default), 'cpu' (the float64 reference: slow, exact), or a
    * GPUDevice to share with your app (its limits must suit the model).
    */

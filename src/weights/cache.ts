@@ -70,8 +70,11 @@ export class WeightCache {
   /**
    * Starts storing a body (a stream being consumed elsewhere through tee(), or a
    * Blob). Resolves true once stored, false (with a warning) if storage failed.
+   * `cancelled`: the signal that stops the download feeding the body; once it has
+   * fired, a failed put is that cancellation (Chromium rejects it with a TypeError,
+   * "Cache.put() encountered a network error", not an AbortError) and no warning.
    */
-  async put(key: string, body: ReadableStream<Uint8Array> | Blob, size?: number): Promise<boolean> {
+  async put(key: string, body: ReadableStream<Uint8Array> | Blob, size?: number, cancelled?: AbortSignal): Promise<boolean> {
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
     if (size !== undefined) headers['content-length'] = String(size);
     try {
@@ -80,7 +83,7 @@ export class WeightCache {
     } catch (e) {
       if (body instanceof ReadableStream) await body.cancel().catch(() => undefined);
       await this.cache.delete(key).catch(() => undefined);
-      if ((e as Error)?.name !== 'AbortError') warn('the weights could not be cached', e);
+      if (!cancelled?.aborted && (e as Error)?.name !== 'AbortError') warn('the weights could not be cached', e);
       return false;
     }
   }

@@ -108,7 +108,7 @@ async function fromSource(ctx: GpuContext, source: WeightSource, name: string, d
         if (body) {
           const [a, b] = body.tee();
           body = a;
-          storing = cache.put(key, b, opened.size);
+          storing = cache.put(key, b, opened.size, transfer.signal);
         } else if (source instanceof Blob || ArrayBuffer.isView(source) || source instanceof ArrayBuffer) {
           storing = Promise.resolve(true);  // stored after the load, from memory
         }

@@ -6,6 +6,7 @@
 // images and tensors are transferred rather than copied where asked.
 import { proxy, transfer, wrap, type Endpoint, type Remote } from 'comlink';
 import { LoadAbortedError } from '../errors.js';
+import { WorkerUnavailableError } from '../api/errors.js';
 import { installErrorTransfer } from './wire-errors.js';
 import type {
   CachedWeights, LoadProgress, WorkerEngineApi, WorkerFeatures, WorkerImage, WorkerInference, WorkerLoadOptions, WorkerModelInfo, WorkerStatus,
@@ -49,6 +50,13 @@ export interface WorkerEngine {
 export interface WorkerEngineOptions {
   /** An endpoint to use instead of starting worker.ts (tests: a MessagePort; or a Worker you started). */
   endpoint?: Endpoint & { terminate?: () => void };
+  /**
+   * The worker script's URL, for bundlers that do not bundle the package's
+   * `new Worker(new URL('./worker.js', import.meta.url))` (esbuild, Rollup without
+   * a plugin): bundle `vim-webgpu/worker` as an entry of its own and pass its URL.
+   * Default: the worker.js that webpack 5 or Vite bundled beside this module.
+   */
+  workerUrl?: string | URL;
 }
 
 let nextLoadId = 1;
@@ -61,10 +69,51 @@ function sendImage(image: WorkerImage, o?: TransferOption): WorkerImage {
   return image;
 }
 
+const STARTUP_HINT = 'a bundler that does not rewrite `new URL(\'./worker.js\', import.meta.url)` (esbuild, Rollup without a plugin) leaves ' +
+  'the worker out: bundle vim-webgpu/worker as an entry of its own and pass its URL as `workerUrl` (README: Bundlers); ' +
+  'a Content-Security-Policy must allow the script (worker-src); or pass worker: false to run in this thread';
+
+/**
+ * Starts the module worker. A script that fails to load (404, blocked, or an
+ * error while it is evaluated) fires `error` on the Worker, and comlink would
+ * wait forever for an answer: `failed` rejects at once with WorkerUnavailableError
+ * instead. After the worker's first message, later error events are not startup failures.
+ */
+function startWorker(workerUrl: string | URL | undefined): { worker: Worker; failed: Promise<never> } {
+  const where = workerUrl === undefined ? 'vim-webgpu\'s worker.js' : `'${String(workerUrl)}'`;
+  let worker: Worker;
+  try {
+    // The default stays one literal `new Worker(new URL(…, import.meta.url), {…})`: the form bundlers recognise.
+    worker = workerUrl === undefined
+      ? new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'vim-webgpu' })
+      : new Worker(workerUrl, { type: 'module', name: 'vim-webgpu' });
+  } catch (e) {
+    throw new WorkerUnavailableError(`the engine's Web Worker (${where}) could not be created: ${(e as Error)?.message ?? e}; ${STARTUP_HINT}`);
+  }
+  let reject!: (e: Error) => void;
+  const failed = new Promise<never>((_, r) => { reject = r; });
+  failed.catch(() => undefined); // only calls in flight report it
+  const onError = (event: Event) => {
+    const detail = (event as ErrorEvent).message ? `: ${(event as ErrorEvent).message}` : '';
+    reject(new WorkerUnavailableError(`the engine's Web Worker script (${where}) failed to load${detail}; ${STARTUP_HINT}`));
+    worker.terminate();
+  };
+  const onMessage = () => {
+    worker.removeEventListener('error', onError);
+    worker.removeEventListener('message', onMessage);
+  };
+  worker.addEventListener('error', onError);
+  worker.addEventListener('message', onMessage);
+  return { worker, failed };
+}
+
 export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEngine {
   installErrorTransfer();
-  const endpoint = options.endpoint ?? new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'vim-webgpu' });
+  const started = options.endpoint ? undefined : startWorker(options.workerUrl);
+  const endpoint = options.endpoint ?? started!.worker;
   const remote = wrap<WorkerEngineApi>(endpoint);
+  /** A call, or WorkerUnavailableError as soon as the worker's script fails to load. */
+  const guard = <T>(p: Promise<T>): Promise<T> => (started ? Promise.race([p, started.failed]) : p);
   const base = (globalThis as { location?: Location }).location?.href;
   const tensor = (a: Float32Array, o?: TransferOption) => o?.transfer ? transfer(a, [a.buffer]) : a;
 
@@ -81,22 +130,23 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
         const payload = name ?? (ArrayBuffer.isView(source)
           ? source.buffer.slice(source.byteOffset, source.byteOffset + source.byteLength) as ArrayBuffer
           : source as Blob | ArrayBuffer);
-        return await remote.load(payload, { ...rest, loadId }, onProgress && proxy(onProgress));
+        return await guard(remote.load(payload, { ...rest, loadId }, onProgress && proxy(onProgress)));
       } finally {
         signal?.removeEventListener('abort', onAbort);
       }
     },
-    infer: (input, batch, h, w, o) => remote.infer(tensor(input, o), batch, h, w, o?.stride),
-    inferImage: (image, o) => remote.inferImage(sendImage(image, o)),
-    inferTimed: (input, batch, h, w, o) => remote.inferTimed(tensor(input, o), batch, h, w, o?.stride),
-    inferImageTimed: (image, o) => remote.inferImageTimed(sendImage(image, o)),
-    features: (input, batch, h, w, o) => remote.features(tensor(input, o), batch, h, w, o?.stride),
-    status: () => remote.status(),
-    listCached: () => remote.listCached(),
-    deleteCached: (source) => remote.deleteCached(source),
+    infer: (input, batch, h, w, o) => guard(remote.infer(tensor(input, o), batch, h, w, o?.stride)),
+    inferImage: (image, o) => guard(remote.inferImage(sendImage(image, o))),
+    inferTimed: (input, batch, h, w, o) => guard(remote.inferTimed(tensor(input, o), batch, h, w, o?.stride)),
+    inferImageTimed: (image, o) => guard(remote.inferImageTimed(sendImage(image, o))),
+    features: (input, batch, h, w, o) => guard(remote.features(tensor(input, o), batch, h, w, o?.stride)),
+    status: () => guard(remote.status()),
+    listCached: () => guard(remote.listCached()),
+    deleteCached: (source) => guard(remote.deleteCached(source)),
     async dispose() {
       try {
-        await remote.dispose();
+        // A worker that never started has nothing to free (and would never answer).
+        await guard(remote.dispose()).catch((e) => { if (!(e instanceof WorkerUnavailableError)) throw e; });
       } finally {
         endpoint.terminate?.();
         (endpoint as { close?: () => void }).close?.();

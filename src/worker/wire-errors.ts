@@ -4,14 +4,19 @@
 // rebuilds an instance of the same class on the other side. Installed by both
 // worker.ts and client.ts (and by tests that connect the two over a MessageChannel).
 import { transferHandlers, type TransferHandler } from 'comlink';
-import * as errors from '../errors.js';
+import * as engineErrors from '../errors.js';
+import * as apiErrors from '../api/errors.js';
 
-type ErrorClass = new (...args: never[]) => errors.VimError;
+// Every public error class: the engine's and the API's (OutOfMemoryError, AbortError, ...).
+const errors = { ...engineErrors, ...apiErrors };
+
+type ErrorClass = new (...args: never[]) => engineErrors.VimError;
 
 // Keyed by export name, not constructor.name: a minifier may rename classes
-// differently in the page's bundle and the worker's, but not export names.
+// differently in the page's bundle and the worker's, but not export names
+// (which are also each class's literal `name`).
 const isErrorClass = (v: unknown): v is ErrorClass =>
-  typeof v === 'function' && (v === errors.VimError || v.prototype instanceof errors.VimError);
+  typeof v === 'function' && (v === engineErrors.VimError || v.prototype instanceof engineErrors.VimError);
 const CLASSES = new Map<string, ErrorClass>(
   Object.entries(errors as Record<string, unknown>).flatMap(([name, v]) => isErrorClass(v) ? [[name, v] as const] : []),
 );
@@ -19,7 +24,7 @@ const NAMES = new Map([...CLASSES].map(([name, c]) => [c, name]));
 
 interface WireError { vim: true; className: string; message: string; stack?: string; fields: Record<string, unknown> }
 
-export function toWire(e: errors.VimError): WireError {
+export function toWire(e: engineErrors.VimError): WireError {
   const fields: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(e)) {
     if (v === null || ['string', 'number', 'boolean', 'undefined'].includes(typeof v)) fields[k] = v;
@@ -28,11 +33,12 @@ export function toWire(e: errors.VimError): WireError {
 }
 
 export function fromWire(w: WireError): Error {
-  const Class = CLASSES.get(w.className) ?? errors.VimError;
-  const e = Object.create(Class.prototype) as errors.VimError;
+  const Class = CLASSES.get(w.className) ?? engineErrors.VimError;
+  const e = Object.create(Class.prototype) as engineErrors.VimError;
   Object.defineProperty(e, 'message', { value: w.message, writable: true, configurable: true });
   Object.defineProperty(e, 'stack', { value: w.stack, writable: true, configurable: true });
-  return Object.assign(e, w.fields);
+  // `name` travels among the fields (each class sets it as a literal); the class name stands in where it does not.
+  return Object.assign(e, { name: w.className }, w.fields);
 }
 
 let installed = false;
@@ -44,7 +50,7 @@ export function installErrorTransfer(): void {
   transferHandlers.set('throw', {
     canHandle: base.canHandle,
     serialize(thrown: { value: unknown }) {
-      if (thrown.value instanceof errors.VimError) return [{ wire: toWire(thrown.value) }, []];
+      if (thrown.value instanceof engineErrors.VimError) return [{ wire: toWire(thrown.value) }, []];
       return base.serialize(thrown);
     },
     deserialize(data: unknown) {
