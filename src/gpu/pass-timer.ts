@@ -17,6 +17,15 @@ export class PassTimer {
     this.timestampWrites = { querySet: this.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 };
   }
 
+  /**
+   * Stamps for one of several passes timed together: the beginning of the first
+   * and the end of the last (undefined for a pass in between).
+   */
+  writesFor(first: boolean, last: boolean): GPUComputePassTimestampWrites | undefined {
+    if (!first && !last) return undefined;
+    return { querySet: this.querySet, ...(first ? { beginningOfPassWriteIndex: 0 } : {}), ...(last ? { endOfPassWriteIndex: 1 } : {}) };
+  }
+
   /** Queues the stamps' copy after the timed pass, in its encoder; after the submit, give the result to readPassMs. */
   resolve(enc: GPUCommandEncoder): GPUBuffer {
     const staging = this.ctx.device.createBuffer({ label: 'pass-timer.read', size: 16, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });

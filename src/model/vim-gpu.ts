@@ -39,6 +39,27 @@ export interface ForwardResult {
   gpuMs?: number;
 }
 
+/**
+ * The stages of a forward cut into command buffers: the first small (the
+ * embedding and two layers), so the GPU starts early; then about a third of the
+ * rest each, so the number of submits stays small.
+ */
+export function submitGroups(stages: readonly Stage[]): Stage[][] {
+  const cuts = [Math.min(3, stages.length)];
+  const rest = stages.length - cuts[0];
+  for (const f of [1 / 3, 2 / 3]) {
+    const at = cuts[0] + Math.round(rest * f);
+    if (at > cuts[cuts.length - 1] && at < stages.length) cuts.push(at);
+  }
+  const groups: Stage[][] = [];
+  let from = 0;
+  for (const to of [...cuts, stages.length]) {
+    if (to > from) groups.push(stages.slice(from, to));
+    from = to;
+  }
+  return groups;
+}
+
 /** A weight matrix as matmulDispatch takes it (stacked pairs: scales of group g at g·N). */
 function matrix(m: GpuMatrix): { w: GPUBuffer; wType: GpuMatrix['type']; scales?: GPUBuffer } {
   return { w: m.buffer, wType: m.type, scales: m.scales };
@@ -224,14 +245,29 @@ export class VimGpu {
     return this.timer ??= new PassTimer(this.ctx);
   }
 
-  /** Encodes the whole forward pass into one command encoder and submits it (see encodeForward for `timed`). */
+  /**
+   * Encodes the forward pass and submits it in a few command buffers, so the GPU
+   * starts on the first layers while the CPU still encodes the rest (encoding is
+   * a few µs per dispatch). `timed`: as encodeForward, from the beginning of the
+   * first pass to the end of the last.
+   */
   submit(plan: ForwardPlan, input: Float32Array, timed = false): GPUBuffer | undefined {
     this.assertLive();
     if (this.lostReason !== undefined) throw this.lostError();
     this.writeInput(plan, input);
-    const enc = this.ctx.device.createCommandEncoder({ label: 'vim.forward' });
-    const stamps = this.encodeForward(enc, plan, timed);
-    this.ctx.device.queue.submit([enc.finish()]);
+    const timer = timed ? this.passTimer() : undefined;
+    const groups = submitGroups(plan.stages);
+    let stamps: GPUBuffer | undefined;
+    groups.forEach((stages, i) => {
+      const first = i === 0, last = i === groups.length - 1;
+      const enc = this.ctx.device.createCommandEncoder({ label: `vim.forward.${i}` });
+      const timestampWrites = timer?.writesFor(first, last);
+      const pass = enc.beginComputePass(timestampWrites ? { label: `vim.forward.${i}`, timestampWrites } : { label: `vim.forward.${i}` });
+      for (const stage of stages) encodeDispatches(pass, stage.dispatches);
+      pass.end();
+      if (last && timer) stamps = timer.resolve(enc);
+      this.ctx.device.queue.submit([enc.finish()]);
+    });
     return stamps;
   }
 
