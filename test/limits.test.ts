@@ -75,9 +75,25 @@ describe('activations', () => {
     vim.dispose();
   });
 
-  test('Vim-Ti at 224: the chunked scan scratch is the largest activation; one batch over it is refused before allocation', () => {
+  test('Vim-Ti at 224: xz (which holds the input images) is the largest activation; one batch over it is refused before allocation', () => {
     const cfg = proceduralConfig(192, 197, 2);
     const vim = new VimGpu(ctx, cfg, proceduralWeights(cfg, 1));
+    const perImage = 197 * 2 * 384 * 4;  // xz (B, L, 2E); y2 (2, B, L, E) is as large, the images a little smaller
+    const fits = Math.floor(LIMIT / perImage);
+    const before = ctx.buffers.liveCount;
+    expect(() => vim.plan(fits, 224, 224)).not.toThrow();
+    const e = (() => { try { vim.plan(fits + 1, 224, 224); } catch (x) { return x; } })() as LimitExceededError;
+    expect(e).toBeInstanceOf(LimitExceededError);
+    expect(e.requested).toBe((fits + 1) * perImage);
+    expect(e.message).toMatch(/'xz' activation of batch \d+ at 224x224/);
+    vim.releasePlans();
+    expect(ctx.buffers.liveCount).toBe(before);
+    vim.dispose();
+  });
+
+  test('Vim-Ti at 224 with the chunked scan: its scratch is the largest activation; one batch over it is refused before allocation', () => {
+    const cfg = proceduralConfig(192, 197, 2);
+    const vim = new VimGpu(ctx, cfg, proceduralWeights(cfg, 1), { scan: 'chunked' });
     // About 1.2 MiB of scan scratch per image (the chunk length depends on the batch, so search).
     let fits = 1;
     while (scanScratchBytes('chunked', fits + 1, 197, 384, 16) <= LIMIT) fits++;
