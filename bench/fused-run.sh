@@ -38,13 +38,24 @@ bench() {  # APP NAME LIMIT ARGS...: one `bench` run appended to $out/NAME.json 
 }
 declare -A parts
 
+# In priority order, each with its own limit; a step that would start past
+# DEADLINE seconds (default 520) is skipped, so the call ends inside 10 minutes.
+deadline=${DEADLINE:-520}
+late() { [ "$SECONDS" -ge "$deadline" ] && { log "skipped (${SECONDS}s > ${deadline}s): $*"; return 0; }; return 1; }
 # Small inputs: 20 runs; large: 5 (a 1248 px batch of 64 uploads 1.2 GB per run).
-bench app after 100 --model vim_ti --size 224,512 --batch 1,64 --runs 20 --scan single,chunked
-bench app after 60 --model vim_ti --size 224 --batch 1,64 --stride 8 --runs 20
-bench app after 150 --model vim_ti --size 1024,1248 --batch 1,64 --runs 5 --scan single,chunked
-bench app after 60 --model vim_s --size 224,1024 --batch 1,64 --runs 5
-bench app-before before 60 --model vim_ti --size 224 --batch 1,64 --runs 20 --scan chunked
-bench app-before before 90 --model vim_ti --size 1248 --batch 1,64 --runs 5 --scan chunked
+late after-224 || bench app after 60 --model vim_ti --size 224 --batch 1,64 --runs 20 --scan single,chunked
+late after-1248 || bench app after 90 --model vim_ti --size 1248 --batch 1 --runs 5 --scan single,chunked
+late after-1248-64 || bench app after 60 --model vim_ti --size 1248 --batch 64 --runs 5
+late before || bench app-before before 40 --model vim_ti --size 224 --batch 1,64 --runs 20 --scan chunked
+late before-1248 || bench app-before before 60 --model vim_ti --size 1248 --batch 1,64 --runs 5 --scan chunked
+late official || OFFICIAL_BUILD_TIMEOUT=200 OFFICIAL_TIMEOUT=150 bash bench/official/run.sh "$out" --webgpu "$out/after.part0.json,$out/after.part1.json,$out/after.part2.json" -- --budget 110 \
+  --cases vim_ti:224:16:1,vim_ti:224:16:64,vim_ti:1248:16:1,vim_ti:1248:16:64,vim_ti:512:16:1,vim_ti:512:16:64,vim_ti:1024:16:1,vim_ti:1024:16:64,vim_ti:224:8:64,vim_s:224:16:1,vim_s:224:16:64 \
+  >/dev/null 2>&1 || log "official: see official.log"
+late after-512 || bench app after 60 --model vim_ti --size 512,1024 --batch 1,64 --runs 5
+late after-s8 || bench app after 30 --model vim_ti --size 224 --batch 1,64 --stride 8 --runs 10
+late deit || timeout 60 python3 bench/pytorch_bench.py --json "$out/deit.json" --models deit_ti --sizes 224,512,1024,1248 \
+  --stride8-sizes '' --batches 1,64 --budget 50 2>&1 | tail -12 | tee -a "$out/gpu-run.log"
+late after-s || bench app after 45 --model vim_s --size 224 --batch 1,64 --runs 5
 
 # Merge the parts of each engine into one file (cases and skips concatenated).
 python3 - "$out" <<'EOF'
@@ -64,9 +75,6 @@ for name in ("after", "before"):
         json.dump(merged, open(os.path.join(out, f"{name}.json"), "w"), indent=1)
 EOF
 
-OFFICIAL_TIMEOUT=200 bash bench/official/run.sh "$out" --webgpu "$out/after.json" -- --budget 150 \
-  --cases vim_ti:224:16:1,vim_ti:224:16:64,vim_ti:1248:16:1,vim_ti:1248:16:64,vim_ti:1024:16:64,vim_ti:512:16:1,vim_ti:512:16:64,vim_ti:1024:16:1,vim_ti:224:8:64,vim_s:224:16:64,vim_s:224:16:1,vim_s:1024:16:64 \
-  >/dev/null 2>&1 || log "official: see official.log"
-timeout 90 python3 bench/pytorch_bench.py --json "$out/deit.json" --models deit_ti --sizes 224,512,1024,1248 \
-  --stride8-sizes '' --batches 1,64 --budget 80 2>&1 | tail -20 | tee -a "$out/gpu-run.log" || log "deit bench failed"
+# The official ratios against every engine case measured (compare.py again, on the merged file).
+[ -f "$out/official-bench.json" ] && python3 bench/official/compare.py --official "$out/official-bench.json" --webgpu "$out/after.json" --merge 2>&1 | tail -30
 log "done: $(cd "$out" && ls | tr '\n' ' ')"

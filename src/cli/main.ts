@@ -13,7 +13,9 @@ const USAGE = `usage:
                   [--save-logits OUT] [--compare-logits SAVED ...]
   vim-webgpu bench --model vim_ti|vim_s [--size 224,512] [--batch 1,8] [--scan auto,single,chunked] [--json FILE]`;
 
-class UsageError extends VimError {}
+class UsageError extends VimError {
+  override name = 'UsageError';
+}
 
 function parseSize(v: string | undefined): [number, number] | undefined {
   if (v === undefined) return undefined;

@@ -67,8 +67,13 @@ function matrix(m: GpuMatrix): { w: GPUBuffer; wType: GpuMatrix['type']; scales?
 
 export class VimGpu {
   private readonly weights: GpuWeights;
-  /** Per layer: the scan's packed per-channel constants (src/ops/scan-constants.ts). */
-  private readonly scanConsts: GPUBuffer[];
+  /**
+   * Per layer: the scan's packed per-channel constants (src/ops/scan-constants.ts),
+   * made with the first plan and filled by the first forward encoded after it:
+   * a streaming loader builds the model (and a plan) while the weights are still
+   * being written, so packing them any earlier would pack garbage.
+   */
+  private scanConsts?: { buffers: GPUBuffer[]; pack: Dispatch[]; encoded: boolean };
   private readonly plans = new Map<string, ForwardPlan>();
   private disposed = false;
   /** Made on the first timed forward. */
@@ -94,7 +99,6 @@ export class VimGpu {
       if (options.posEmbed) replacePosEmbed(ctx, weights, options.posEmbed);
     }
     this.checkWeightBindings();
-    this.scanConsts = this.packScanConstants();
     void ctx.device.lost.then((info) => {
       this.lostReason = info.message || info.reason || 'unknown';
       for (const reject of this.waiters) reject(this.lostError());
@@ -128,25 +132,25 @@ export class VimGpu {
     return plan;
   }
 
-  /** Packs each layer's scan constants once (one small dispatch per layer, queued now). */
-  private packScanConstants(): GPUBuffer[] {
+  /** The packed scan constants' buffers, and the dispatches that will fill them. */
+  private scanConstants(): GPUBuffer[] {
+    if (this.scanConsts) return this.scanConsts.buffers;
     const c = this.config, E = c.dInner, N = c.dState, R = c.dtRank, K = c.dConv;
-    const dispatches: Dispatch[] = [];
-    const packed = this.weights.layers.map((w, l) => {
-      const buf = this.ctx.buffers.storage(`l${l}.scan_consts`, 2 * E * scanConstantsStride(K, N, R) * 4);
-      dispatches.push(scanConstantsDispatch(this.ctx, {
-        convWeight: w.convWeight, convBias: w.convBias, dtWeight: w.dtProj.buffer, dtType: w.dtProj.type, dtScales: w.dtProj.scales,
-        dtBias: w.dtBias, aLog: w.aLog, d: w.d, packed: buf, E, N, R, taps: K, label: `l${l}.scan_consts`,
-      }));
-      return buf;
-    });
-    const enc = this.ctx.device.createCommandEncoder({ label: 'vim.scan_consts' });
-    const pass = enc.beginComputePass();
-    encodeDispatches(pass, dispatches);
-    pass.end();
-    this.ctx.device.queue.submit([enc.finish()]);
-    releaseDispatches(this.ctx, dispatches);
-    return packed;
+    const buffers = this.weights.layers.map((_, l) => this.ctx.buffers.storage(`l${l}.scan_consts`, 2 * E * scanConstantsStride(K, N, R) * 4));
+    const pack = this.weights.layers.map((w, l) => scanConstantsDispatch(this.ctx, {
+      convWeight: w.convWeight, convBias: w.convBias, dtWeight: w.dtProj.buffer, dtType: w.dtProj.type, dtScales: w.dtProj.scales,
+      dtBias: w.dtBias, aLog: w.aLog, d: w.d, packed: buffers[l], E, N, R, taps: K, label: `l${l}.scan_consts`,
+    }));
+    this.scanConsts = { buffers, pack, encoded: false };
+    return buffers;
+  }
+
+  /** Encodes the packing of the scan constants if no forward has done it yet (see scanConsts). */
+  private encodePending(pass: GPUComputePassEncoder): void {
+    const sc = this.scanConsts;
+    if (!sc || sc.encoded) return;
+    encodeDispatches(pass, sc.pack);
+    sc.encoded = true;
   }
 
   private buildPlan(batch: number, g: Geometry): ForwardPlan {
@@ -197,7 +201,7 @@ export class VimGpu {
         groups: 2, groupStrideX: 0, groupStrideW: XD * E, groupStrideY: rows * XD,
       }),
       ...scanDispatches(c, {
-        xz: a.xz, xdbl: a.xdbl, consts: this.scanConsts[l], y2: a.y2, scratch: a.scanScratch,
+        xz: a.xz, xdbl: a.xdbl, consts: this.scanConstants()[l], y2: a.y2, scratch: a.scanScratch,
         B, L, E, N, R, taps: K, schedule: scan, label: `l${l}.scan`,
       }),
       matmulDispatch(c, { x: a.y2, ...matrix(w.outProj), y: a.hidden, M: rows, N: D, K: E, prologue: { kind: 'sum2', pair: rows * E }, label: `l${l}.out_proj` }),
@@ -235,6 +239,7 @@ export class VimGpu {
   encodeForward(enc: GPUCommandEncoder, plan: ForwardPlan, timed = false): GPUBuffer | undefined {
     const timer = timed ? this.passTimer() : undefined;
     const pass = enc.beginComputePass(timer ? { label: 'vim.forward', timestampWrites: timer.timestampWrites } : { label: 'vim.forward' });
+    this.encodePending(pass);
     for (const stage of plan.stages) encodeDispatches(pass, stage.dispatches);
     pass.end();
     return timer?.resolve(enc);
@@ -263,6 +268,7 @@ export class VimGpu {
       const enc = this.ctx.device.createCommandEncoder({ label: `vim.forward.${i}` });
       const timestampWrites = timer?.writesFor(first, last);
       const pass = enc.beginComputePass(timestampWrites ? { label: `vim.forward.${i}`, timestampWrites } : { label: `vim.forward.${i}` });
+      if (first) this.encodePending(pass);
       for (const stage of stages) encodeDispatches(pass, stage.dispatches);
       pass.end();
       if (last && timer) stamps = timer.resolve(enc);
@@ -325,6 +331,7 @@ export class VimGpu {
     for (const stage of plan.stages) {
       const enc = this.ctx.device.createCommandEncoder();
       const pass = enc.beginComputePass();
+      this.encodePending(pass);
       encodeDispatches(pass, stage.dispatches);
       pass.end();
       this.ctx.device.queue.submit([enc.finish()]);
@@ -334,13 +341,18 @@ export class VimGpu {
     return readBuffer(this.ctx.device, plan.act.logits, plan.sizes.logits);
   }
 
-  /** Frees the activation buffers of every plan (weights stay). */
+  /** Frees the activation buffers of every plan, and the scan constants made with them (weights stay). */
   releasePlans(): void {
     for (const p of this.plans.values()) {
       for (const b of p.buffers) this.ctx.buffers.destroy(b);
       for (const s of p.stages) releaseDispatches(this.ctx, s.dispatches);
     }
     this.plans.clear();
+    if (this.scanConsts) {
+      for (const b of this.scanConsts.buffers) this.ctx.buffers.destroy(b);
+      releaseDispatches(this.ctx, this.scanConsts.pack);
+      this.scanConsts = undefined;
+    }
   }
 
   /** Destroys every GPU buffer this model created. The context stays usable. */
@@ -349,7 +361,6 @@ export class VimGpu {
     this.releasePlans();
     this.timer?.destroy();
     this.timer = undefined;
-    for (const b of this.scanConsts) this.ctx.buffers.destroy(b);
     destroyWeights(this.ctx, this.weights);
     this.disposed = true;
   }

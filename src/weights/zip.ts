@@ -7,7 +7,10 @@ import { crc32 } from './crc32.js';
 import type { RandomAccessSource } from './source.js';
 
 /** A zip record whose CRC-32 does not match its bytes. */
-export class ZipChecksumError extends WeightFormatError {}
+export class ZipChecksumError extends WeightFormatError {
+  // A literal, not the constructor's name: minifiers rename classes.
+  override name = 'ZipChecksumError';
+}
 
 export interface ZipEntry {
   readonly name: string;
