@@ -9,7 +9,7 @@ import { deriveConfig } from '../src/model/config.js';
 import { referenceForward } from '../src/reference/vim.js';
 import { softmax, topK } from '../src/model/top-k.js';
 import { defaultLabels } from '../src/model/labels.js';
-import { atResolution } from '../src/api/resolution.js';
+import { atResolution } from '../src/engine/resolution.js';
 import { DEFAULT_INTERPOLATION } from '../src/api/defaults.js';
 
 // Must match DEFAULT_MODEL in demo/src/models.ts (its int8 file, labels from its metadata).

@@ -28,11 +28,11 @@ type Stats = Record<string, { requests: number; bytesSent: number }>;
 
 function expectMonotonic(events: WorkerRun['events']) {
   for (let i = 1; i < events.length; i++) {
-    for (const k of ['loadedBytes', 'totalBytes', 'tensorsReady', 'tensorsTotal', 'fraction'] as const) {
+    for (const k of ['loadedBytes', 'totalBytes', 'tensorsReady', 'tensorsTotal', 'progress'] as const) {
       expect(events[i][k], `${k} at event ${i}`).toBeGreaterThanOrEqual(events[i - 1][k]);
     }
   }
-  expect(events.at(-1)!.fraction).toBe(1);
+  expect(events.at(-1)!.progress).toBe(1);
 }
 
 function expectLogits(logits: number[], expected: Float32Array, tol = TOL) {
@@ -87,10 +87,10 @@ test.describe('worker engine', () => {
     await harness.run('workerClearCache');
   });
 
-  test('abort mid-download: LoadAbortedError, no GPU buffer left, transfer stopped', async ({ harness, page }) => {
+  test('abort mid-download: AbortError, no GPU buffer left, transfer stopped', async ({ harness, page }) => {
     await page.request.get('/throttled-stats?reset=1');
     const r = await harness.run('workerFailure', { url: `/throttled/${TINY_F16}?rate=40000&chunk=2048`, abortAt: 0.3 });
-    expect(r).toMatchObject({ error: 'LoadAbortedError', isVimError: true, gpuBuffers: 0 });
+    expect(r).toMatchObject({ error: 'AbortError', isVimError: true, gpuBuffers: 0 });
     await page.waitForTimeout(500);
     const stats = await (await page.request.get('/throttled-stats')).json() as Stats;
     expect(stats[TINY_F16].bytesSent).toBeLessThan(statSync(TINY_F16).size);

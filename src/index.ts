@@ -23,7 +23,11 @@ export {
   loadWeights, type LoadWeightsOptions, type LoadResult, type WeightSource, type LoadProgress as WeightLoadProgress,
 } from './weights/stream-loader.js';
 export { listCached, deleteCached, type CachedWeights } from './weights/cache.js';
-export {
-  createWorkerEngine, type WorkerEngine, type WorkerEngineOptions, type ClientLoadOptions, type WorkerModelInfo,
-  type WorkerStatus, type WorkerFeatures, type WorkerInference, type WorkerImage, type WorkerPixels,
-} from './worker/index.js';
+// The engine behind createClassifier, for those who drive it directly: the same
+// interface in this thread (WebGpuEngine, CpuEngine) and in the Web Worker (createWorkerEngine).
+export { WebGpuEngine } from './engine/webgpu-engine.js';
+export { CpuEngine } from './engine/cpu-engine.js';
+export type {
+  Engine, EngineInfo, InferOptions, InferResult, LoadRequest, ModelSummary, ScoredClass, TokenFeatures,
+} from './engine/engine.js';
+export { createWorkerEngine, RemoteEngine, type WorkerEngineOptions } from './worker/index.js';

@@ -15,6 +15,13 @@ import { floatToHalf, halfToFloat } from './dtype.js';
 
 /** What the converter is asked for: the storage of the big matrices. */
 export type TargetDType = 'f32' | 'f16' | 'int8';
+/**
+ * Storage of the big matrices when a .pth or safetensors checkpoint is converted
+ * on load, on every engine: f32, exact, until int8 is the stated default
+ * (the quantized kernels' accuracy is measured in test/quant-accuracy*.test.ts).
+ */
+export const DEFAULT_DTYPE: TargetDType = 'f32';
+
 /** How one tensor is stored in our format. */
 export type StorageDType = 'f32' | 'f16' | 'i8';
 

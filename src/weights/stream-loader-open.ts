@@ -1,5 +1,5 @@
-// Opening a weight source for the loader: a URL (fetch), a Blob/File, or bytes
-// in memory. A vim-webgpu file is streamed as it arrives; anything else (.pth,
+// Opening a weight source for the loader: a URL (fetch), a Blob/File, bytes
+// in memory, or a random-access source of the caller's. A vim-webgpu file is streamed as it arrives; anything else (.pth,
 // a plain safetensors state dict) needs random access for the converter: over
 // HTTP Range requests when the server offers them (only the model's records
 // are then downloaded), else the download is completed into a Blob first.
@@ -9,10 +9,15 @@ import { MAX_HEADER_BYTES } from './format.js';
 import { isEngineFile } from './format-read.js';
 import { blobSource, bufferSource, type RandomAccessSource } from './source.js';
 import {
-  blobStream, bufferStream, httpRangeSource, readableStream, responseSize, type ByteStream, type FetchFn,
+  blobStream, bufferStream, httpRangeSource, randomStream, readableStream, responseSize, type ByteStream, type FetchFn,
 } from './stream-loader-source.js';
 
-export type WeightSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
+export type WeightSource = string | URL | Blob | ArrayBuffer | ArrayBufferView | RandomAccessSource;
+
+export function isRandomAccess(source: unknown): source is RandomAccessSource {
+  const s = source as RandomAccessSource;
+  return typeof source === 'object' && source !== null && typeof s.read === 'function' && typeof s.size === 'number';
+}
 
 /** A source after its first bytes were seen. */
 export type OpenedSource =
@@ -27,18 +32,18 @@ export function isUrl(source: WeightSource): source is string | URL {
 export function sourceName(source: WeightSource): string {
   if (isUrl(source)) return new URL(String(source), (globalThis as { location?: Location }).location?.href).href;
   if (typeof Blob !== 'undefined' && source instanceof Blob) return (source as { name?: string }).name ?? 'blob';
+  if (isRandomAccess(source)) return source.name;
   return 'buffer';
 }
 
 export async function openSource(source: WeightSource, o: { fetch?: FetchFn; signal?: AbortSignal; chunkSize?: number }): Promise<OpenedSource> {
   const name = sourceName(source);
   if (isUrl(source)) return openUrl(name, o);
-  const random = source instanceof Blob ? blobSource(source, name) : bufferSource(name, bytesOf(source));
+  const random = isRandomAccess(source) ? source : source instanceof Blob ? blobSource(source, name) : bufferSource(name, bytesOf(source));
   if (await isEngineFile(random)) {
-    return {
-      kind: 'engine', name, size: random.size,
-      stream: () => source instanceof Blob ? blobStream(source, name) : bufferStream(name, bytesOf(source), o.chunkSize),
-    };
+    const stream = (): ByteStream => isRandomAccess(source) ? randomStream(source, o.chunkSize)
+      : source instanceof Blob ? blobStream(source, name) : bufferStream(name, bytesOf(source), o.chunkSize);
+    return { kind: 'engine', name, size: random.size, stream };
   }
   await detectFormat(random);  // a typed error saying what the bytes are, if not a checkpoint
   return { kind: 'convert', name, random: async () => random };

@@ -10,6 +10,7 @@ import { destroyWeights } from '../../../src/model/gpu-weights.js';
 import { firstNonFinite } from '../../../src/weights/finite.js';
 import { readEngineStateDict } from '../../../src/weights/format-read.js';
 import { bufferSource } from '../../../src/weights/source.js';
+import { gpuTarget } from '../../../src/weights/weight-target.js';
 import { uploadEngineStream } from '../../../src/weights/stream-loader-engine.js';
 import { bufferStream, type ByteStream } from '../../../src/weights/stream-loader-source.js';
 import { FuzzBug, type FuzzCase, type Target } from '../harness.js';
@@ -39,7 +40,7 @@ export const vimwStreamTarget: Target = {
     c.device.pushErrorScope('validation');
     let failure: unknown;
     try {
-      const loaded = await uploadEngineStream(c, streamOf(bytes));
+      const loaded = await uploadEngineStream(gpuTarget(c), streamOf(bytes));
       destroyWeights(c, loaded.weights);
     } catch (e) {
       failure = e;
