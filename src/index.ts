@@ -18,7 +18,8 @@ export { referenceForward } from './reference/vim.js';
 // Quantized weights (weights/FORMAT.md): convert, stream onto the GPU, cache, and the worker engine.
 export { convertWeights, type ConvertOptions } from './weights/convert.js';
 export { concatEngineFile, type EngineFile } from './weights/format-write.js';
-export { type TargetDType } from './weights/quantize.js';
+// TargetDType: the name this type had before it was the one dtype type (WeightDType, also WeightsDType).
+export { WEIGHT_DTYPES, type WeightDType, type WeightDType as TargetDType } from './weights/weight-dtype.js';
 export {
   loadWeights, type LoadWeightsOptions, type LoadResult, type WeightSource, type LoadProgress as WeightLoadProgress,
 } from './weights/stream-loader.js';

@@ -18,9 +18,10 @@ import { concatEngineFile } from '../src/weights/format-write.js';
 import { readEngineHeader, readEngineStateDict } from '../src/weights/format-read.js';
 import { ALIGNMENT, PAD_PREFIX } from '../src/weights/format.js';
 import { Sha256, sha256Hex } from '../src/weights/sha256.js';
-import { decodeF16, dequantizeInt8, encodeF16, quantizeInt8, type TargetDType } from '../src/weights/quantize.js';
+import { decodeF16, dequantizeInt8, encodeF16, quantizeInt8 } from '../src/weights/quantize.js';
 import type { StateDict } from '../src/tensor.js';
 import { convert } from '../src/cli/convert.js';
+import type { WeightDType } from '../src/weights/weight-dtype.js';
 
 function random(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -79,7 +80,7 @@ function expectClose(a: StateDict, b: StateDict, tol: (name: string, t: Float32A
 
 const absMax = (t: Float32Array) => t.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 /** Per dtype: f32 exact; f16 half an ulp; int8 half a step of the row with the largest scale. */
-const TOLERANCE: Record<TargetDType, (name: string, t: Float32Array) => number> = {
+const TOLERANCE: Record<WeightDType, (name: string, t: Float32Array) => number> = {
   f32: () => 0,
   f16: (_, t) => absMax(t) * 2 ** -11,
   int8: (_, t) => absMax(t) / 127 / 2 * 1.0001,

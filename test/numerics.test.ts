@@ -16,8 +16,9 @@ import { convertWeights } from '../src/weights/convert.js';
 import { floatToHalf } from '../src/weights/dtype.js';
 import { readEngineHeader, readEngineStateDict } from '../src/weights/format-read.js';
 import { concatEngineFile, writeEngineFile } from '../src/weights/format-write.js';
-import type { TargetDType } from '../src/weights/quantize.js';
+
 import { loadWeights } from '../src/weights/stream-loader.js';
+import type { WeightDType } from '../src/weights/weight-dtype.js';
 
 const tiny = fixtureBytes('tiny.pth');
 let sd: StateDict;
@@ -159,7 +160,7 @@ describe('public API', () => {
  * A tiny vim-webgpu file of this dtype with one element of one entry replaced,
  * written by the real writer, so its hashes are valid and only the value is wrong.
  */
-async function poisoned(dtype: TargetDType, tensor: string, index: number, value: number): Promise<Uint8Array> {
+async function poisoned(dtype: WeightDType, tensor: string, index: number, value: number): Promise<Uint8Array> {
   const file = await tinyFile(dtype);
   const h = await readEngineHeader(bufferSource('t', file));
   const entries = h.entries.filter((e) => e.kind !== 'pad').map((e) => ({
@@ -178,7 +179,7 @@ describe('vim-webgpu files: NaN/Inf in f32, f16 and int8 scales is refused on ev
   beforeAll(async () => { ctx = await testGpu(); baseline = ctx.buffers.liveCount; });
   afterAll(() => releaseGpu(ctx));
 
-  const cases: Array<[TargetDType, string, number, number, string]> = [
+  const cases: Array<[WeightDType, string, number, number, string]> = [
     ['f32', 'layers.0.mixer.D', 3, NaN, 'F32'],
     ['f32', 'pos_embed', 17, -Infinity, 'F32'],
     ['f16', 'head.weight', 7, Infinity, 'F16'],

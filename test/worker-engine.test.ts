@@ -79,10 +79,15 @@ describe('worker engine over comlink', () => {
 
   test('device lost in the worker: the call in flight gets DeviceLostError, the next call restores and succeeds', async () => {
     await w.engine.load(request(await tinyFile('f32')));
-    const inFlight = w.engine.infer([input]);
-    const live = (w.inner as unknown as { live: { ctx: { device: GPUDevice } } }).live;
-    live.ctx.device.destroy();
-    await rejection(inFlight, DeviceLostError);
+    // Destroy the worker's device right after the call's forward pass is submitted, before its readback.
+    const { device } = (w.inner as unknown as { live: { ctx: { device: GPUDevice } } }).live.ctx;
+    const queue = device.queue, submit = queue.submit.bind(queue);
+    queue.submit = (buffers) => {
+      submit(buffers);
+      queue.submit = submit;
+      device.destroy();
+    };
+    await rejection(w.engine.infer([input]), DeviceLostError);
     const { logits } = await w.engine.infer([input]);
     expect(compare(logits, expected, 1e-4, 0).ok).toBe(true);
   });

@@ -4,6 +4,7 @@
 // and owns the life cycle (calls in flight, dispose).
 import { DisposedError, GpuUnavailableError, InputError } from '../errors.js';
 import { defaultLabels } from '../model/labels.js';
+import { WEIGHT_DTYPES } from '../weights/weight-dtype.js';
 import { CpuEngine } from '../engine/cpu-engine.js';
 import type { Engine, EngineInfo, InferOptions, InferResult, LoadRequest, ModelSummary } from '../engine/engine.js';
 import { WebGpuEngine } from '../engine/webgpu-engine.js';
@@ -19,7 +20,7 @@ function checkOptions(o: ClassifierOptions): void {
   if (o.interpolation !== undefined && o.interpolation !== 'official' && o.interpolation !== 'corrected') {
     throw new InputError('options', `interpolation must be 'official' or 'corrected', got '${String(o.interpolation)}'`);
   }
-  if (o.dtype !== undefined && !['f32', 'f16', 'int8'].includes(o.dtype)) {
+  if (o.dtype !== undefined && !WEIGHT_DTYPES.includes(o.dtype)) {
     throw new InputError('options', `dtype must be 'f32', 'f16' or 'int8', got '${String(o.dtype)}'`);
   }
   if (typeof o.device === 'string' && o.device !== 'webgpu' && o.device !== 'cpu') {

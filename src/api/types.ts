@@ -5,6 +5,7 @@
 import type { VimConfig } from '../model/config.js';
 import type { PosEmbedMode } from '../model/pos-embed.js';
 import type { RandomAccessSource } from '../weights/source.js';
+import type { WeightDType } from '../weights/weight-dtype.js';
 
 export type Backend = 'webgpu' | 'cpu';
 
@@ -13,7 +14,7 @@ export type Backend = 'webgpu' | 'cpu';
  * 'f32' (exact), 'f16' or 'int8' (per-row scales), on every engine (the CPU
  * reference runs their values expanded to float64); a vim-webgpu weight file keeps its own.
  */
-export type WeightsDType = 'f32' | 'f16' | 'int8';
+export type WeightsDType = WeightDType;
 
 /**
  * How the position table is resized for a resolution the checkpoint was not

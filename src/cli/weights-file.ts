@@ -12,6 +12,7 @@ import { deriveConfig, type VimConfig } from '../model/config.js';
 import { VimGpu } from '../model/vim-gpu.js';
 import type { GpuContext } from '../gpu/context.js';
 import type { StateDict } from '../tensor.js';
+import type { WeightDType } from '../weights/weight-dtype.js';
 
 export interface WeightsFile {
   path: string;
@@ -19,7 +20,7 @@ export interface WeightsFile {
   tensors: StateDict;
   metadata: Record<string, string>;
   /** Storage of the big matrices: f32 for checkpoints, as written for vim-webgpu files. */
-  dtype: 'f32' | 'f16' | 'int8';
+  dtype: WeightDType;
   engineFile: boolean;
 }
 

@@ -12,13 +12,14 @@ import { checkEntryFinite, decodeEntry, isEngineFile, readEngineHeader, verifyEn
 import { firstNonFinite, nonFiniteTensor } from './finite.js';
 import { writeEngineFile, type EngineFile, type WriteEntry, type WriteOptions } from './format-write.js';
 import { openPth, type PthTensor } from './pth.js';
-import { DEFAULT_POLICY, encodeF16, quantizeInt8, type QuantPolicy, type StorageDType, type TargetDType } from './quantize.js';
+import { DEFAULT_POLICY, encodeF16, quantizeInt8, type QuantPolicy } from './quantize.js';
 import { readSafetensorsHeader } from './safetensors.js';
 import type { RandomAccessSource } from './source.js';
 import { gatherStrided, lastElement } from './tensor-info.js';
+import { WEIGHT_DTYPES, type WeightDType } from './weight-dtype.js';
 
 export interface ConvertOptions {
-  dtype: TargetDType;
+  dtype: WeightDType;
   policy?: QuantPolicy;
   /** Source bytes read so far, of the model tensors' total (monotonic). */
   onProgress?: (readBytes: number, totalBytes: number) => void;
@@ -33,7 +34,7 @@ interface OpenedSource {
 }
 
 export async function convertWeights(src: RandomAccessSource, o: ConvertOptions): Promise<EngineFile> {
-  if (!['f32', 'f16', 'int8'].includes(o.dtype)) throw new VimError(`unknown dtype '${o.dtype}': use f32, f16 or int8`);
+  if (!WEIGHT_DTYPES.includes(o.dtype)) throw new VimError(`unknown dtype '${o.dtype}': use f32, f16 or int8`);
   const policy = o.policy ?? DEFAULT_POLICY;
   const opened = await openSource(src);
   const { config } = opened;
@@ -48,10 +49,10 @@ export async function convertWeights(src: RandomAccessSource, o: ConvertOptions)
     // Refused here too: f16 and f32 would carry NaN/Inf into the file unnoticed.
     const bad = firstNonFinite(data);
     if (bad >= 0) throw nonFiniteTensor(src.name, name, data[bad], bad);
-    let storage: StorageDType = policy.storageFor(name, shape, o.dtype);
+    let storage: WeightDType = policy.storageFor(name, shape, o.dtype);
     // Values past f16's range would become infinities: such a tensor stays f32.
     if (storage === 'f16' && data.some((v) => Math.abs(v) > 65504)) storage = 'f32';
-    if (storage === 'i8') {
+    if (storage === 'int8') {
       let q;
       try {
         q = quantizeInt8(data, shape[0]);

@@ -6,8 +6,9 @@ import type { VimConfig } from '../model/config.js';
 import {
   ALIGNMENT, FORMAT_NAME, FORMAT_VERSION, PAD_PREFIX, type FileDType,
 } from './format.js';
-import type { StorageDType, TargetDType } from './quantize.js';
+
 import { digestHex } from './sha256.js';
+import type { WeightDType } from './weight-dtype.js';
 
 export interface WriteEntry {
   name: string;
@@ -29,9 +30,9 @@ export interface EngineFile {
 
 export interface WriteOptions {
   config: VimConfig;
-  target: TargetDType;
+  target: WeightDType;
   /** Logical tensor name → its storage and scale entry, for every non-f32 tensor. */
-  quantization: Record<string, { storage: StorageDType; scheme?: string; scale?: string }>;
+  quantization: Record<string, { storage: WeightDType; scheme?: string; scale?: string }>;
   /** Shown in the metadata: where the weights came from (file name, no path). */
   source?: string;
   /** Descriptive entries carried over from the source file (classes, arch); never override ours. */

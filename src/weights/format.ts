@@ -7,7 +7,8 @@
 import { ModelShapeError, WeightFormatError } from '../errors.js';
 import { deriveConfig, type VimConfig } from '../model/config.js';
 import { shapeString } from '../tensor.js';
-import type { StorageDType, TargetDType } from './quantize.js';
+import { WEIGHT_DTYPES, type WeightDType } from './weight-dtype.js';
+
 
 export const FORMAT_NAME = 'vim-webgpu';
 export const FORMAT_VERSION = 1;
@@ -22,7 +23,7 @@ export const MAX_HEADER_BYTES = 8 << 20;
 export const MAX_DATA_BYTES = 1 << 30;
 
 export type FileDType = 'F32' | 'F16' | 'I8' | 'U8';
-export const FILE_DTYPE: Record<StorageDType, FileDType> = { f32: 'F32', f16: 'F16', i8: 'I8' };
+export const FILE_DTYPE: Record<WeightDType, FileDType> = { f32: 'F32', f16: 'F16', int8: 'I8' };
 export const FILE_ITEM_SIZE: Record<FileDType, number> = { F32: 4, F16: 2, I8: 1, U8: 1 };
 
 export interface EngineEntry {
@@ -43,7 +44,7 @@ export interface EngineHeader {
   dataBytes: number;
   fileBytes: number;
   config: VimConfig;
-  target: TargetDType;
+  target: WeightDType;
   /** Every entry, in data order (contiguous, non-overlapping). */
   entries: EngineEntry[];
   /** The model's tensors by official name (their file dtype is their storage). */
@@ -53,8 +54,8 @@ export interface EngineHeader {
   metadata: Record<string, string>;
 }
 
-export function storageOf(e: EngineEntry): StorageDType {
-  return e.dtype === 'F16' ? 'f16' : e.dtype === 'I8' ? 'i8' : 'f32';
+export function storageOf(e: EngineEntry): WeightDType {
+  return e.dtype === 'F16' ? 'f16' : e.dtype === 'I8' ? 'int8' : 'f32';
 }
 
 /** The header length from the first 8 bytes, checked before the header is awaited. */
@@ -114,8 +115,8 @@ export function parseEngineHeader(prefix: Uint8Array, file: string, fileBytes?: 
   const { weights, scales } = classify(entries, file, fail);
   checkQuantization(jsonField(metadata, 'quantization', fail), weights, fail);
   const config = checkConfig(weights, metadata, file, fail);
-  const target = metadata.dtype as TargetDType;
-  if (!['f32', 'f16', 'int8'].includes(target)) fail(`__metadata__ dtype '${metadata.dtype}' is not f32, f16 or int8`);
+  const target = metadata.dtype as WeightDType;
+  if (!(WEIGHT_DTYPES as readonly string[]).includes(target)) fail(`__metadata__ dtype '${metadata.dtype}' is not f32, f16 or int8`);
   return { file, dataStart, dataBytes, fileBytes: dataStart + dataBytes, config, target, entries, weights, scales, metadata };
 }
 

@@ -15,12 +15,13 @@ import type { GpuWeights } from '../model/gpu-weights.js';
 import { localFilePath, openLocalFile } from '../platform/node.js';
 import { WeightCache, cacheKey, type CachedWeights } from './cache.js';
 import { convertWeights } from './convert.js';
-import { DEFAULT_DTYPE, type TargetDType } from './quantize.js';
+import { DEFAULT_DTYPE } from './quantize.js';
 import { bufferStream, readableStream, type FetchFn } from './stream-loader-source.js';
 import { typedLoadError, uploadEngineStream, type EngineStreamOptions, type LoadedWeights } from './stream-loader-engine.js';
 import { openSource, isUrl, sourceName, type WeightSource } from './stream-loader-open.js';
 import { ProgressTracker, type ProgressCallback } from './stream-loader-progress.js';
 import { gpuTarget, type WeightTarget } from './weight-target.js';
+import type { WeightDType } from './weight-dtype.js';
 
 export type { WeightSource } from './stream-loader-open.js';
 export type { LoadProgress, ProgressCallback } from './stream-loader-progress.js';
@@ -28,7 +29,7 @@ export type { LoadedWeights } from './stream-loader-engine.js';
 
 export interface LoadWeightsOptions<W = GpuWeights> {
   /** Storage of the big matrices when the source must be converted (default DEFAULT_DTYPE); a vim-webgpu file keeps its own. */
-  dtype?: TargetDType;
+  dtype?: WeightDType;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
   /** Expected sha256 (hex) of a vim-webgpu source file (what `vim-webgpu convert` prints). */
@@ -82,7 +83,7 @@ export async function loadWeightsInto<W>(target: WeightTarget<W>, given: WeightS
   }
 }
 
-async function fromCache<W>(target: WeightTarget<W>, cache: WeightCache, src: string, dtype: TargetDType, o: LoadWeightsOptions<W>,
+async function fromCache<W>(target: WeightTarget<W>, cache: WeightCache, src: string, dtype: WeightDType, o: LoadWeightsOptions<W>,
   progress: ProgressTracker): Promise<LoadResult<W> | undefined> {
   for (const converted of [false, true]) {
     const key = cacheKey(src, converted, dtype);
@@ -110,7 +111,7 @@ function streamOptions<W>(o: LoadWeightsOptions<W>, progress: ProgressTracker): 
   return { signal: o.signal, progress, onAllocated: o.onAllocated, keep: o.keep };
 }
 
-async function fromSource<W>(target: WeightTarget<W>, source: WeightSource, name: string, dtype: TargetDType, o: LoadWeightsOptions<W>,
+async function fromSource<W>(target: WeightTarget<W>, source: WeightSource, name: string, dtype: WeightDType, o: LoadWeightsOptions<W>,
   progress: ProgressTracker, cache: WeightCache | undefined, cacheSource: string | undefined): Promise<LoadResult<W>> {
   // Aborting this also stops a download that only feeds the cache.
   const transfer = new AbortController();

@@ -5,8 +5,9 @@
 import { LimitExceededError } from '../errors.js';
 import type { GpuContext } from '../gpu/context.js';
 import { expectedTensors, type VimConfig } from '../model/config.js';
-import { assembleWeights, createSlotBuffer, weightSlots, type GpuWeights, type SlotPart, type WeightSlot, type WeightStorage } from '../model/gpu-weights.js';
+import { assembleWeights, createSlotBuffer, weightSlots, type GpuWeights, type SlotPart, type WeightSlot } from '../model/gpu-weights.js';
 import type { StateDict } from '../tensor.js';
+import type { WeightDType } from './weight-dtype.js';
 
 /** The buffers of one load, being filled. */
 export interface WeightSink<W> {
@@ -20,7 +21,7 @@ export interface WeightSink<W> {
 
 export interface WeightTarget<W> {
   /** Every buffer of a model with this config, given how each tensor is stored in the file. */
-  layout(config: VimConfig, stored: (tensor: string) => WeightStorage): WeightSlot[];
+  layout(config: VimConfig, stored: (tensor: string) => WeightDType): WeightSlot[];
   /** Creates the (unfilled) buffers; throws a typed error when they cannot exist here. */
   allocate(config: VimConfig, slots: WeightSlot[], file: string): WeightSink<W>;
 }
