@@ -7,7 +7,7 @@ import { VimError, WeightFormatError } from '../errors.js';
 import { deriveConfig, expectedTensors, type VimConfig } from '../model/config.js';
 import { detectFormat } from './index.js';
 import { toFloat32, ITEM_SIZE } from './dtype.js';
-import { FILE_DTYPE, SCALE_SUFFIX } from './format.js';
+import { FILE_DTYPE, FILE_STORAGE, SCALE_SUFFIX } from './format.js';
 import { checkEntryFinite, decodeEntry, isEngineFile, readEngineHeader, verifyEntry } from './format-read.js';
 import { firstNonFinite, nonFiniteTensor } from './finite.js';
 import { writeEngineFile, type EngineFile, type WriteEntry, type WriteOptions } from './format-write.js';
@@ -61,10 +61,10 @@ export async function convertWeights(src: RandomAccessSource, o: ConvertOptions)
       }
       entries.push({ name: name + SCALE_SUFFIX, dtype: 'F32', shape: [shape[0]], bytes: bytesOf(q.scales) });
       entries.push({ name, dtype: 'I8', shape, bytes: bytesOf(q.q) });
-      quantization[name] = { storage, scheme: 'symmetric-per-output-channel', scale: name + SCALE_SUFFIX };
+      quantization[name] = { storage: FILE_STORAGE.int8, scheme: 'symmetric-per-output-channel', scale: name + SCALE_SUFFIX };
     } else {
       entries.push({ name, dtype: FILE_DTYPE[storage], shape, bytes: bytesOf(storage === 'f16' ? encodeF16(data) : data) });
-      if (storage === 'f16') quantization[name] = { storage };
+      if (storage === 'f16') quantization[name] = { storage: FILE_STORAGE.f16 };
     }
     o.onProgress?.(readBytes, opened.totalBytes);
   }

@@ -32,7 +32,8 @@ export interface WriteOptions {
   config: VimConfig;
   target: WeightDType;
   /** Logical tensor name → its storage and scale entry, for every non-f32 tensor. */
-  quantization: Record<string, { storage: WeightDType; scheme?: string; scale?: string }>;
+  /** `storage` as the file writes it (FILE_STORAGE). */
+  quantization: Record<string, { storage: string; scheme?: string; scale?: string }>;
   /** Shown in the metadata: where the weights came from (file name, no path). */
   source?: string;
   /** Descriptive entries carried over from the source file (classes, arch); never override ours. */

@@ -24,6 +24,8 @@ export const MAX_DATA_BYTES = 1 << 30;
 
 export type FileDType = 'F32' | 'F16' | 'I8' | 'U8';
 export const FILE_DTYPE: Record<WeightDType, FileDType> = { f32: 'F32', f16: 'F16', int8: 'I8' };
+/** A reduced tensor's "storage" in the file's quantization table (FORMAT.md): the file's own tokens, kept as written. */
+export const FILE_STORAGE: Record<Exclude<WeightDType, 'f32'>, string> = { f16: 'f16', int8: 'i8' };
 export const FILE_ITEM_SIZE: Record<FileDType, number> = { F32: 4, F16: 2, I8: 1, U8: 1 };
 
 export interface EngineEntry {
@@ -196,7 +198,7 @@ function checkQuantization(q: Record<string, unknown>, weights: Map<string, Engi
   for (const w of weights.values()) {
     const info = q[w.name];
     const storage = isRecord(info) ? info.storage : undefined;
-    if (w.dtype === 'F32' ? info !== undefined : storage !== storageOf(w)) {
+    if (w.dtype === 'F32' ? info !== undefined : storage !== FILE_STORAGE[storageOf(w) as Exclude<WeightDType, 'f32'>]) {
       fail(`__metadata__ quantization for '${w.name}' does not match its dtype ${w.dtype}`);
     }
   }
