@@ -1,13 +1,14 @@
 // The public API in Chromium on the tiny fixture model: every browser input
-// type through the WebGPU path (copyExternalImageToTexture + GPU preprocessing)
-// and through the CPU path (canvas readback + CPU transform + reference), plus
-// features and info. Returns plain numbers for the spec to judge.
+// type through both WebGPU paths (the engine in the Web Worker, which receives
+// DOM sources as ImageBitmaps, and in the page; copyExternalImageToTexture + GPU
+// preprocessing on both) and through the CPU path (canvas readback + CPU
+// transform + reference), plus features and info. Returns plain numbers for the spec to judge.
 import { createClassifier, type ImageInput, type Prediction } from '../../src/index.js';
 
 const FIXTURES = '/test/fixtures/vim/';
 
 export interface InputResult {
-  /** The default in a page: the Web Worker engine (CPU preprocessing in the worker). */
+  /** The default in a page: the engine in the Web Worker (GPU preprocessing there). */
   worker: Prediction[];
   /** worker: false: WebGPU in this thread, GPU preprocessing (copyExternalImageToTexture for DOM sources). */
   gpu: Prediction[];
