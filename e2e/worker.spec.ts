@@ -15,7 +15,7 @@ import { proceduralConfig, proceduralWeights } from '../src/model/procedural.js'
 import { writeSafetensors } from '../src/weights/safetensors.js';
 import { bufferSource } from '../src/weights/source.js';
 import { convertWeights } from '../src/weights/convert.js';
-import { concatEngineFile } from '../src/weights/format-write.js';
+import { concatVimFile } from '../src/weights/format-write.js';
 
 const FIXTURES = '/test/fixtures/vim/';
 const TINY_F16 = 'weights/tiny-f16.safetensors';
@@ -123,7 +123,7 @@ test.describe('Vim-Ti load-to-first-result', () => {
     const src = writeSafetensors(proceduralWeights(proceduralConfig(192, 197), c.procedural!.seed));
     for (const dtype of ['int8', 'f16', 'f32'] as const) {
       const path = join(DIR, `vim_ti_224-${dtype}.safetensors`);
-      if (!existsSync(path)) writeFileSync(path, concatEngineFile(await convertWeights(bufferSource('vim_ti_224', src), { dtype })));
+      if (!existsSync(path)) writeFileSync(path, concatVimFile(await convertWeights(bufferSource('vim_ti_224', src), { dtype })));
     }
   });
 

@@ -17,7 +17,8 @@ export { preprocessGeometry, outputPointToStored, type PreprocessGeometry } from
 export { referenceForward } from './reference/vim.js';
 // Quantized weights (weights/FORMAT.md): convert, stream onto the GPU, cache, and the worker engine.
 export { convertWeights, type ConvertOptions } from './weights/convert.js';
-export { concatEngineFile, type EngineFile } from './weights/format-write.js';
+// concatEngineFile, EngineFile: the names these had before "engine" meant only the Engine interface.
+export { concatVimFile, concatVimFile as concatEngineFile, type VimFile, type VimFile as EngineFile } from './weights/format-write.js';
 // TargetDType: the name this type had before it was the one dtype type (WeightDType, also WeightsDType).
 export { WEIGHT_DTYPES, type WeightDType, type WeightDType as TargetDType } from './weights/weight-dtype.js';
 export {

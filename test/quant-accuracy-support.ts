@@ -13,7 +13,7 @@ import { topK } from '../src/model/top-k.js';
 import { writeSafetensors } from '../src/weights/index.js';
 import { bufferSource } from '../src/weights/source.js';
 import { convertWeights } from '../src/weights/convert.js';
-import { concatEngineFile } from '../src/weights/format-write.js';
+import { concatVimFile } from '../src/weights/format-write.js';
 import { loadWeights } from '../src/weights/stream-loader.js';
 import type { WeightDType } from '../src/weights/weight-dtype.js';
 
@@ -62,7 +62,7 @@ function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 export async function measure(ctx: GpuContext, spec: CaseSpec, dtype: WeightDType): Promise<AccuracyRow> {
-  const file = concatEngineFile(await convertWeights(bufferSource(spec.name, spec.weights()), { dtype }));
+  const file = concatVimFile(await convertWeights(bufferSource(spec.name, spec.weights()), { dtype }));
   const loaded = await loadWeights(ctx, file, { cache: false });
   const vim = new VimGpu(ctx, loaded.config, loaded.weights);
   let maxAbs = 0, cos = 1, images = 0, top1 = 0, top5 = 0;

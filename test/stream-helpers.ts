@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fixturePath } from './fixtures.js';
 import { bufferSource } from '../src/weights/source.js';
 import { convertWeights } from '../src/weights/convert.js';
-import { concatEngineFile } from '../src/weights/format-write.js';
+import { concatVimFile } from '../src/weights/format-write.js';
 import type { WeightDType } from '../src/weights/weight-dtype.js';
 
 
@@ -16,7 +16,7 @@ export async function tinyFile(dtype: WeightDType): Promise<Uint8Array> {
   let f = converted.get(dtype);
   if (!f) {
     const pth = new Uint8Array(readFileSync(fixturePath('tiny.pth')));
-    f = concatEngineFile(await convertWeights(bufferSource('tiny.pth', pth), { dtype }));
+    f = concatVimFile(await convertWeights(bufferSource('tiny.pth', pth), { dtype }));
     converted.set(dtype, f);
   }
   return f;

@@ -8,9 +8,9 @@ import { deriveConfig, expectedTensors, type VimConfig } from '../model/config.j
 import { detectFormat } from './index.js';
 import { toFloat32, ITEM_SIZE } from './dtype.js';
 import { FILE_DTYPE, FILE_STORAGE, SCALE_SUFFIX } from './format.js';
-import { checkEntryFinite, decodeEntry, isEngineFile, readEngineHeader, verifyEntry } from './format-read.js';
+import { checkEntryFinite, decodeEntry, isVimFile, readVimFileHeader, verifyEntry } from './format-read.js';
 import { firstNonFinite, nonFiniteTensor } from './finite.js';
-import { writeEngineFile, type EngineFile, type WriteEntry, type WriteOptions } from './format-write.js';
+import { writeEngineFile, type VimFile, type WriteEntry, type WriteOptions } from './format-write.js';
 import { openPth, type PthTensor } from './pth.js';
 import { DEFAULT_POLICY, encodeF16, quantizeInt8, type QuantPolicy } from './quantize.js';
 import { readSafetensorsHeader } from './safetensors.js';
@@ -33,7 +33,7 @@ interface OpenedSource {
   read(name: string): Promise<{ data: Float32Array; bytes: number }>;
 }
 
-export async function convertWeights(src: RandomAccessSource, o: ConvertOptions): Promise<EngineFile> {
+export async function convertWeights(src: RandomAccessSource, o: ConvertOptions): Promise<VimFile> {
   if (!WEIGHT_DTYPES.includes(o.dtype)) throw new VimError(`unknown dtype '${o.dtype}': use f32, f16 or int8`);
   const policy = o.policy ?? DEFAULT_POLICY;
   const opened = await openSource(src);
@@ -86,7 +86,7 @@ function bytesOf(a: Float32Array | Uint16Array | Int8Array): Uint8Array {
 
 async function openSource(src: RandomAccessSource): Promise<OpenedSource> {
   if (await detectFormat(src) === 'pth') return openPthSource(src);
-  if (await isEngineFile(src)) return openEngineSource(src);
+  if (await isVimFile(src)) return openEngineSource(src);
   const header = await readSafetensorsHeader(src);
   const byName = new Map(header.tensors.map((t) => [t.name, t]));
   const config = deriveConfig(byName, src.name);
@@ -125,7 +125,7 @@ async function openPthSource(src: RandomAccessSource): Promise<OpenedSource> {
 
 /** Our own format as input: re-encode at another dtype (int8 data stays as rounded). */
 async function openEngineSource(src: RandomAccessSource): Promise<OpenedSource> {
-  const h = await readEngineHeader(src);
+  const h = await readVimFileHeader(src);
   const read = async (name: string) => {
     const e = name.endsWith(SCALE_SUFFIX) ? h.scales.get(name.slice(0, -SCALE_SUFFIX.length))! : h.weights.get(name)!;
     const bytes = await src.read(h.dataStart + e.begin, e.end - e.begin);

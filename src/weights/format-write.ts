@@ -18,7 +18,7 @@ export interface WriteEntry {
   bytes: Uint8Array;
 }
 
-export interface EngineFile {
+export interface VimFile {
   /** The 8-byte length, the JSON header and its padding. */
   header: Uint8Array;
   /** The data section in order; header followed by parts is the file. */
@@ -40,7 +40,7 @@ export interface WriteOptions {
   carried?: Record<string, string>;
 }
 
-export async function writeEngineFile(entries: WriteEntry[], o: WriteOptions): Promise<EngineFile> {
+export async function writeEngineFile(entries: WriteEntry[], o: WriteOptions): Promise<VimFile> {
   const layout: Array<WriteEntry & { begin: number }> = [];
   let at = 0, pads = 0;
   for (const e of entries) {
@@ -78,7 +78,7 @@ export async function writeEngineFile(entries: WriteEntry[], o: WriteOptions): P
 }
 
 /** The whole file in one buffer (tests, small models, the browser's cache). */
-export function concatEngineFile(f: EngineFile): Uint8Array {
+export function concatVimFile(f: VimFile): Uint8Array {
   const out = new Uint8Array(f.byteLength);
   out.set(f.header, 0);
   let at = f.header.length;

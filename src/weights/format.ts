@@ -1,4 +1,4 @@
-// The engine's weight format, "vim-webgpu" v1: a valid safetensors file (any
+// The vim-webgpu weight format ("vim files" in code: VimFileHeader, uploadVimFile), v1: a valid safetensors file (any
 // safetensors reader lists and loads it) whose __metadata__ says how to use it.
 // weights/FORMAT.md is the prose specification; this module is the executable
 // one: the names, and the validation every header passes before a single GPU
@@ -28,7 +28,7 @@ export const FILE_DTYPE: Record<WeightDType, FileDType> = { f32: 'F32', f16: 'F1
 export const FILE_STORAGE: Record<Exclude<WeightDType, 'f32'>, string> = { f16: 'f16', int8: 'i8' };
 export const FILE_ITEM_SIZE: Record<FileDType, number> = { F32: 4, F16: 2, I8: 1, U8: 1 };
 
-export interface EngineEntry {
+export interface VimFileEntry {
   name: string;
   dtype: FileDType;
   shape: number[];
@@ -39,7 +39,7 @@ export interface EngineEntry {
   kind: 'weight' | 'scale' | 'pad';
 }
 
-export interface EngineHeader {
+export interface VimFileHeader {
   file: string;
   /** 8 + JSON length: where the data section starts. */
   dataStart: number;
@@ -48,15 +48,15 @@ export interface EngineHeader {
   config: VimConfig;
   target: WeightDType;
   /** Every entry, in data order (contiguous, non-overlapping). */
-  entries: EngineEntry[];
+  entries: VimFileEntry[];
   /** The model's tensors by official name (their file dtype is their storage). */
-  weights: Map<string, EngineEntry>;
+  weights: Map<string, VimFileEntry>;
   /** weight name → its per-row scale entry (int8 weights only). */
-  scales: Map<string, EngineEntry>;
+  scales: Map<string, VimFileEntry>;
   metadata: Record<string, string>;
 }
 
-export function storageOf(e: EngineEntry): WeightDType {
+export function storageOf(e: VimFileEntry): WeightDType {
   return e.dtype === 'F16' ? 'f16' : e.dtype === 'I8' ? 'int8' : 'f32';
 }
 
@@ -80,7 +80,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * length bytes of the file; `fileBytes` is the whole file's size when known
  * (Content-Length, Blob.size), so a wrong length fails here, before any download.
  */
-export function parseEngineHeader(prefix: Uint8Array, file: string, fileBytes?: number): EngineHeader {
+export function parseVimFileHeader(prefix: Uint8Array, file: string, fileBytes?: number): VimFileHeader {
   const fail = (detail: string): never => { throw new WeightFormatError(file, detail); };
   const length = headerLength(prefix, file, fileBytes);
   const dataStart = 8 + length;
@@ -94,7 +94,7 @@ export function parseEngineHeader(prefix: Uint8Array, file: string, fileBytes?: 
   if (!isRecord(json)) return fail('header is not a JSON object');
   const metadata = parseMetadata(json.__metadata__, fail);
   const hashes = jsonField(metadata, 'sha256', fail);
-  const entries: EngineEntry[] = [];
+  const entries: VimFileEntry[] = [];
   for (const [name, value] of Object.entries(json)) {
     if (name === '__metadata__') continue;
     entries.push(parseEntry(name, value, hashes[name], fail));
@@ -147,7 +147,7 @@ function jsonField(metadata: Record<string, string>, key: string, fail: (d: stri
   return v;
 }
 
-function parseEntry(name: string, value: unknown, hash: unknown, fail: (d: string) => never): EngineEntry {
+function parseEntry(name: string, value: unknown, hash: unknown, fail: (d: string) => never): VimFileEntry {
   if (!isRecord(value)) return fail(`entry '${name}' is not an object`);
   const { dtype, shape, data_offsets: offsets } = value;
   if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'I8' && dtype !== 'U8') return fail(`entry '${name}' has dtype ${String(dtype)}; ${FORMAT_NAME} v1 uses F32, F16, I8 and U8`);
@@ -165,9 +165,9 @@ function parseEntry(name: string, value: unknown, hash: unknown, fail: (d: strin
   return { name, dtype, shape: shape as number[], begin, end, sha256: hash as string, kind };
 }
 
-function classify(entries: EngineEntry[], file: string, fail: (d: string) => never): Pick<EngineHeader, 'weights' | 'scales'> {
-  const weights = new Map<string, EngineEntry>();
-  const scales = new Map<string, EngineEntry>();
+function classify(entries: VimFileEntry[], file: string, fail: (d: string) => never): Pick<VimFileHeader, 'weights' | 'scales'> {
+  const weights = new Map<string, VimFileEntry>();
+  const scales = new Map<string, VimFileEntry>();
   for (const e of entries) {
     if (e.kind === 'pad') {
       if (e.dtype !== 'U8' || e.shape.length !== 1 || e.shape[0] >= ALIGNMENT) fail(`pad entry '${e.name}' must be U8 with fewer than ${ALIGNMENT} bytes`);
@@ -194,7 +194,7 @@ function classify(entries: EngineEntry[], file: string, fail: (d: string) => nev
   return { weights, scales };
 }
 
-function checkQuantization(q: Record<string, unknown>, weights: Map<string, EngineEntry>, fail: (d: string) => never): void {
+function checkQuantization(q: Record<string, unknown>, weights: Map<string, VimFileEntry>, fail: (d: string) => never): void {
   for (const w of weights.values()) {
     const info = q[w.name];
     const storage = isRecord(info) ? info.storage : undefined;
@@ -206,7 +206,7 @@ function checkQuantization(q: Record<string, unknown>, weights: Map<string, Engi
   if (extra) fail(`__metadata__ quantization names '${extra}', which is not a tensor of the file`);
 }
 
-function checkConfig(weights: Map<string, EngineEntry>, metadata: Record<string, string>, file: string, fail: (d: string) => never): VimConfig {
+function checkConfig(weights: Map<string, VimFileEntry>, metadata: Record<string, string>, file: string, fail: (d: string) => never): VimConfig {
   const derived = deriveConfig(weights, file);
   let stated: unknown;
   try {

@@ -6,7 +6,7 @@
 import { WeightFetchError } from '../errors.js';
 import { detectFormat } from './index.js';
 import { MAX_HEADER_BYTES } from './format.js';
-import { isEngineFile } from './format-read.js';
+import { isVimFile } from './format-read.js';
 import { blobSource, bufferSource, type RandomAccessSource } from './source.js';
 import {
   blobStream, bufferStream, httpRangeSource, randomStream, readableStream, responseSize, type ByteStream, type FetchFn,
@@ -21,7 +21,7 @@ export function isRandomAccess(source: unknown): source is RandomAccessSource {
 
 /** A source after its first bytes were seen. */
 export type OpenedSource =
-  | { kind: 'engine'; name: string; size?: number; stream(): ByteStream; body?: ReadableStream<Uint8Array> }
+  | { kind: 'vim-file'; name: string; size?: number; stream(): ByteStream; body?: ReadableStream<Uint8Array> }
   | { kind: 'convert'; name: string; random(): Promise<RandomAccessSource> };
 
 export function isUrl(source: WeightSource): source is string | URL {
@@ -40,10 +40,10 @@ export async function openSource(source: WeightSource, o: { fetch?: FetchFn; sig
   const name = sourceName(source);
   if (isUrl(source)) return openUrl(name, o);
   const random = isRandomAccess(source) ? source : source instanceof Blob ? blobSource(source, name) : bufferSource(name, bytesOf(source));
-  if (await isEngineFile(random)) {
+  if (await isVimFile(random)) {
     const stream = (): ByteStream => isRandomAccess(source) ? randomStream(source, o.chunkSize)
       : source instanceof Blob ? blobStream(source, name) : bufferStream(name, bytesOf(source), o.chunkSize);
-    return { kind: 'engine', name, size: random.size, stream };
+    return { kind: 'vim-file', name, size: random.size, stream };
   }
   await detectFormat(random);  // a typed error saying what the bytes are, if not a checkpoint
   return { kind: 'convert', name, random: async () => random };
@@ -70,7 +70,7 @@ async function openUrl(url: string, o: { fetch?: FetchFn; signal?: AbortSignal }
   const stream = readableStream(url, res.body, size);
   const prefix = await readPrefix(stream);
   const body = prepend(prefix.chunks, stream);
-  if (prefix.engine) return { kind: 'engine', name: url, size, stream: () => readableStream(url, body, size), body };
+  if (prefix.vimFile) return { kind: 'vim-file', name: url, size, stream: () => readableStream(url, body, size), body };
   const head = concat(prefix.chunks);
   await detectFormat(bufferSource(url, head));
   const ranges = res.headers.get('accept-ranges') === 'bytes' && size !== undefined;
@@ -91,7 +91,7 @@ async function openUrl(url: string, o: { fetch?: FetchFn; signal?: AbortSignal }
  * Reads enough of a stream to tell a vim-webgpu file (its header's metadata) from
  * anything else; the chunks read are kept to be replayed.
  */
-async function readPrefix(stream: ByteStream): Promise<{ chunks: Uint8Array[]; engine: boolean }> {
+async function readPrefix(stream: ByteStream): Promise<{ chunks: Uint8Array[]; vimFile: boolean }> {
   const chunks: Uint8Array[] = [];
   let have = 0;
   const fill = async (n: number) => {
@@ -103,12 +103,12 @@ async function readPrefix(stream: ByteStream): Promise<{ chunks: Uint8Array[]; e
     }
     return true;
   };
-  if (!(await fill(8))) return { chunks, engine: false };
+  if (!(await fill(8))) return { chunks, vimFile: false };
   const first = concat(chunks).subarray(0, 8);
   const length = Number(new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true));
-  if (first[0] === 0x50 && first[1] === 0x4b) return { chunks, engine: false };  // 'PK': a zip (.pth)
-  if (length < 2 || length > MAX_HEADER_BYTES || !(await fill(8 + length))) return { chunks, engine: false };
-  return { chunks, engine: await isEngineFile(bufferSource('prefix', concat(chunks).subarray(0, 8 + length))) };
+  if (first[0] === 0x50 && first[1] === 0x4b) return { chunks, vimFile: false };  // 'PK': a zip (.pth)
+  if (length < 2 || length > MAX_HEADER_BYTES || !(await fill(8 + length))) return { chunks, vimFile: false };
+  return { chunks, vimFile: await isVimFile(bufferSource('prefix', concat(chunks).subarray(0, 8 + length))) };
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {

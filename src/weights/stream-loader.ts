@@ -1,6 +1,6 @@
 // The streaming loader's entry: any weight source → weights on the GPU.
 //   - a vim-webgpu file (URL, Blob/File, bytes) streams straight into GPU
-//     buffers, tensor by tensor, as it arrives (stream-loader-engine.ts);
+//     buffers, tensor by tensor, as it arrives (stream-loader-upload.ts);
 //   - a .pth or plain safetensors file is converted on the way in (reading only
 //     the model's tensors; over HTTP Range requests where the server allows)
 //     and the converted file is uploaded from memory;
@@ -17,7 +17,7 @@ import { WeightCache, cacheKey, type CachedWeights } from './cache.js';
 import { convertWeights } from './convert.js';
 import { DEFAULT_DTYPE } from './quantize.js';
 import { bufferStream, readableStream, type FetchFn } from './stream-loader-source.js';
-import { typedLoadError, uploadEngineStream, type EngineStreamOptions, type LoadedWeights } from './stream-loader-engine.js';
+import { typedLoadError, uploadVimFile, type VimFileUploadOptions, type LoadedWeights } from './stream-loader-upload.js';
 import { openSource, isUrl, sourceName, type WeightSource } from './stream-loader-open.js';
 import { ProgressTracker, type ProgressCallback } from './stream-loader-progress.js';
 import { gpuTarget, type WeightTarget } from './weight-target.js';
@@ -25,7 +25,7 @@ import type { WeightDType } from './weight-dtype.js';
 
 export type { WeightSource } from './stream-loader-open.js';
 export type { LoadProgress, ProgressCallback } from './stream-loader-progress.js';
-export type { LoadedWeights } from './stream-loader-engine.js';
+export type { LoadedWeights } from './stream-loader-upload.js';
 
 export interface LoadWeightsOptions<W = GpuWeights> {
   /** Storage of the big matrices when the source must be converted (default DEFAULT_DTYPE); a vim-webgpu file keeps its own. */
@@ -42,8 +42,8 @@ export interface LoadWeightsOptions<W = GpuWeights> {
   fetch?: FetchFn;
   /** Chunk size when streaming from memory (default 1 MiB). */
   chunkSize?: number;
-  /** See EngineStreamOptions.onAllocated: start building the forward plan while the weights stream in. */
-  onAllocated?: EngineStreamOptions<W>['onAllocated'];
+  /** See VimFileUploadOptions.onAllocated: start building the forward plan while the weights stream in. */
+  onAllocated?: VimFileUploadOptions<W>['onAllocated'];
   /** Keep the vim-webgpu file's bytes in LoadResult.file (to upload again after a device loss). */
   keep?: boolean;
 }
@@ -94,7 +94,7 @@ async function fromCache<W>(target: WeightTarget<W>, cache: WeightCache, src: st
       continue;  // another version of the file: download the one asked for
     }
     try {
-      const loaded = await uploadEngineStream(target, readableStream(src, hit.body, hit.size), { ...streamOptions(o, progress), sha256: hit.record.sha256 });
+      const loaded = await uploadVimFile(target, readableStream(src, hit.body, hit.size), { ...streamOptions(o, progress), sha256: hit.record.sha256 });
       return { ...loaded, source: src, fromCache: true, converted };
     } catch (e) {
       if (o.signal?.aborted) throw new LoadAbortedError(src);
@@ -107,7 +107,7 @@ async function fromCache<W>(target: WeightTarget<W>, cache: WeightCache, src: st
   return undefined;
 }
 
-function streamOptions<W>(o: LoadWeightsOptions<W>, progress: ProgressTracker): EngineStreamOptions<W> {
+function streamOptions<W>(o: LoadWeightsOptions<W>, progress: ProgressTracker): VimFileUploadOptions<W> {
   return { signal: o.signal, progress, onAllocated: o.onAllocated, keep: o.keep };
 }
 
@@ -122,7 +122,7 @@ async function fromSource<W>(target: WeightTarget<W>, source: WeightSource, name
     const record = (loaded: LoadedWeights<W>, converted: boolean): CachedWeights => ({
       source: cacheSource!, dtype: loaded.header.target, sha256: loaded.sha256, bytes: loaded.fileBytes, converted, storedAt: Date.now(),
     });
-    if (opened.kind === 'engine') {
+    if (opened.kind === 'vim-file') {
       const key = cacheSource && cacheKey(cacheSource, false, dtype);
       let body = opened.body, storing: Promise<boolean> | undefined;
       if (cache && key) {
@@ -137,7 +137,7 @@ async function fromSource<W>(target: WeightTarget<W>, source: WeightSource, name
       const stream = body ? readableStream(name, body, opened.size) : opened.stream();
       let loaded: LoadedWeights<W>;
       try {
-        loaded = await uploadEngineStream(target, stream, { ...streamOptions(o, progress), sha256: o.sha256 });
+        loaded = await uploadVimFile(target, stream, { ...streamOptions(o, progress), sha256: o.sha256 });
       } catch (e) {
         transfer.abort();
         if (storing && key) void storing.then(() => cache!.delete(key));
@@ -153,7 +153,7 @@ async function fromSource<W>(target: WeightTarget<W>, source: WeightSource, name
     const file = await convertWeights(random, {
       dtype, signal: o.signal, onProgress: (read, total) => progress.converting(read, total),
     });
-    const loaded = await uploadEngineStream(target, bufferStream(name, [file.header, ...file.parts]), streamOptions(o, progress));
+    const loaded = await uploadVimFile(target, bufferStream(name, [file.header, ...file.parts]), streamOptions(o, progress));
     if (cache && cacheSource) {
       const key = cacheKey(cacheSource, true, dtype);
       if (await cache.put(key, new Blob([file.header, ...file.parts] as BlobPart[]), file.byteLength)) await cache.commit(key, record(loaded, true));

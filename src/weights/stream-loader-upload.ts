@@ -11,7 +11,7 @@
 import { IntegrityError, LoadAbortedError, VimError, WeightFetchError, WeightFormatError } from '../errors.js';
 import type { VimConfig } from '../model/config.js';
 import type { GpuWeights, SlotPart, WeightSlot } from '../model/gpu-weights.js';
-import { headerLength, parseEngineHeader, storageOf, SCALE_SUFFIX, type EngineEntry, type EngineHeader } from './format.js';
+import { headerLength, parseVimFileHeader, storageOf, SCALE_SUFFIX, type VimFileEntry, type VimFileHeader } from './format.js';
 import { checkEntryFinite, decodeEntry, verifyEntry } from './format-read.js';
 import { Sha256 } from './sha256.js';
 import type { ByteStream } from './stream-loader-source.js';
@@ -27,12 +27,12 @@ export interface LoadedWeights<W = GpuWeights> {
   /** sha256 of the whole vim-webgpu file, hex. */
   sha256: string;
   fileBytes: number;
-  header: EngineHeader;
+  header: VimFileHeader;
   /** The file's bytes as they arrived, when `keep` was asked for: to upload again after a device loss. */
   file?: Uint8Array[];
 }
 
-export interface EngineStreamOptions<W = GpuWeights> {
+export interface VimFileUploadOptions<W = GpuWeights> {
   signal?: AbortSignal;
   progress?: ProgressTracker;
   /** Expected sha256 (hex) of the whole file; IntegrityError when it differs. */
@@ -92,12 +92,12 @@ class ChunkReader {
   }
 }
 
-export async function uploadEngineStream<W>(target: WeightTarget<W>, stream: ByteStream, o: EngineStreamOptions<W> = {}): Promise<LoadedWeights<W>> {
+export async function uploadVimFile<W>(target: WeightTarget<W>, stream: ByteStream, o: VimFileUploadOptions<W> = {}): Promise<LoadedWeights<W>> {
   const file = stream.name;
   let sink: WeightSink<W> | undefined;
   const onAbort = () => { void stream.cancel(); };
   o.signal?.addEventListener('abort', onAbort);
-  let header: EngineHeader | undefined;
+  let header: VimFileHeader | undefined;
   let ready = 0;
   const report = () => { if (header) o.progress?.uploading(reader.loaded, header.fileBytes, ready, header.weights.size); };
   const reader = new ChunkReader(stream, report, o.keep ? [] : undefined);
@@ -109,7 +109,7 @@ export async function uploadEngineStream<W>(target: WeightTarget<W>, stream: Byt
     const prefix = new Uint8Array(8 + length);
     prefix.set(first8.subarray(0, 8));
     prefix.set(rest.subarray(0, length), 8);
-    header = parseEngineHeader(prefix, file, stream.size);
+    header = parseVimFileHeader(prefix, file, stream.size);
     const h = header;
     const slots = target.layout(h.config, (name) => storageOf(h.weights.get(name)!));
     const into = sink = target.allocate(h.config, slots, file);
@@ -152,7 +152,7 @@ export async function uploadEngineStream<W>(target: WeightTarget<W>, stream: Byt
   }
 }
 
-function write<W>(sink: WeightSink<W>, place: { slot: WeightSlot; part: SlotPart }, data: Uint8Array | Float32Array, e: EngineEntry): void {
+function write<W>(sink: WeightSink<W>, place: { slot: WeightSlot; part: SlotPart }, data: Uint8Array | Float32Array, e: VimFileEntry): void {
   const bytes = data instanceof Float32Array ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data;
   if (bytes.byteLength < place.part.byteLength) throw new Error(`internal: '${e.name}' has ${bytes.byteLength} bytes for a ${place.part.byteLength}-byte slot part`);
   sink.write(place.slot, place.part, bytes);
