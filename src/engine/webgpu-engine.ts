@@ -53,6 +53,7 @@ export class WebGpuEngine implements Engine {
   /** `device`: a caller's GPUDevice to use (never destroyed here); `gpu`: where to get our own. */
   constructor(private readonly request: DeviceRequest = {}) {}
 
+  /** Loads run one after another; each replaces the model once it has succeeded (a failed one leaves the previous model). */
   load(req: LoadRequest): Promise<ModelSummary> {
     const before = this.loading?.catch(() => undefined);
     const p = (async () => { await before; return this.loadNow(req); })();
