@@ -42,7 +42,15 @@ async function inputs(): Promise<Record<string, ImageInput>> {
   };
 }
 
-export async function apiInputs(): Promise<{ results: Record<string, InputResult>; features: { grid: number[]; dim: number; patches: number; cls: number[]; workerCls: number[]; workerGrid: number[] }; info: { worker: unknown; gpu: unknown } }> {
+/** What classify says of an <img> whose load failed: the error's class and message. */
+async function brokenImage(c: Awaited<ReturnType<typeof createClassifier>>): Promise<string> {
+  const img = new Image();
+  img.src = `${FIXTURES}no-such-image.png`;
+  await img.decode().catch(() => undefined);
+  return c.classify(img).then(() => 'classified', (e: Error) => `${e.constructor.name}: ${e.message}`);
+}
+
+export async function apiInputs(): Promise<{ results: Record<string, InputResult>; features: { grid: number[]; dim: number; patches: number; cls: number[]; workerCls: number[]; workerGrid: number[] }; info: { worker: unknown; gpu: unknown }; broken: Record<'worker' | 'gpu', string> }> {
   const weights = `${FIXTURES}tiny.pth`;
   const worker = await createClassifier({ weights });
   const gpu = await createClassifier({ weights, worker: false });
@@ -66,6 +74,7 @@ export async function apiInputs(): Promise<{ results: Record<string, InputResult
         workerCls: Array.from(workerFeats.cls), workerGrid: workerFeats.grid,
       },
       info: { worker: worker.info(), gpu: gpu.info() },
+      broken: { worker: await brokenImage(worker), gpu: await brokenImage(gpu) },
     };
   } finally {
     await worker.dispose();
