@@ -12,8 +12,8 @@ const officialLogits = readBin('tiny_logits.bin');
 const official = softmax(officialLogits);
 const top1 = topK(officialLogits, 1)[0].index;
 
-test('every input type: same top-1 and scores on WebGPU and CPU; features and info', async ({ harness }, testInfo) => {
-  const { results, features, info } = await harness.run('apiInputs');
+test('every input type: same top-1 and scores on WebGPU and CPU; features, info, a broken <img>', async ({ harness }, testInfo) => {
+  const { results, features, info, broken } = await harness.run('apiInputs');
   await testInfo.attach('api-inputs.json', { body: JSON.stringify({ results, info }, null, 1), contentType: 'application/json' });
   expect(Object.keys(results).sort()).toEqual(['Blob', 'File', 'Float32Array', 'HTMLCanvasElement', 'HTMLImageElement',
     'ImageBitmap', 'ImageData', 'OffscreenCanvas', 'VideoFrame']);
@@ -31,6 +31,8 @@ test('every input type: same top-1 and scores on WebGPU and CPU; features and in
   expect(features).toMatchObject({ grid: [4, 4], dim: 32, patches: 16 * 32, workerGrid: [4, 4] });
   features.cls.forEach((v, i) => expect(Math.abs(v - features.workerCls[i])).toBeLessThan(1e-4));
   expect(info.gpu).toMatchObject({ backend: 'webgpu', resolution: 64, dtype: 'f32' });
+  // A broken <img> is reported as broken, not as "not loaded yet", on both paths.
+  for (const message of Object.values(broken)) expect(message).toMatch(/^InputError: .*no-such-image\.png.*failed to load/);
   expect(info.worker).toMatchObject({ backend: 'webgpu', resolution: 64, dtype: 'f32' });
   expect((info.worker as { memoryBytes: number }).memoryBytes).toBeGreaterThan(0);
 });

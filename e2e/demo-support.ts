@@ -4,12 +4,12 @@ import { readFile } from 'node:fs/promises';
 import { expect, type Browser, type Page, type TestInfo } from '@playwright/test';
 import { applyOrientation, decodeImage, evalTransform } from '../src/image/index.js';
 import { bufferSource, loadVimWeights } from '../src/weights/index.js';
-import { isEngineFile, readEngineHeader, readEngineStateDict } from '../src/weights/format-read.js';
+import { isVimFile, readVimFileHeader, readVimFileStateDict } from '../src/weights/format-read.js';
 import { deriveConfig } from '../src/model/config.js';
 import { referenceForward } from '../src/reference/vim.js';
 import { softmax, topK } from '../src/model/top-k.js';
 import { defaultLabels } from '../src/model/labels.js';
-import { atResolution } from '../src/api/resolution.js';
+import { atResolution } from '../src/engine/resolution.js';
 import { DEFAULT_INTERPOLATION } from '../src/api/defaults.js';
 
 // Must match DEFAULT_MODEL in demo/src/models.ts (its int8 file, labels from its metadata).
@@ -32,8 +32,8 @@ export async function reference(photo: string, o: ReferenceOptions = {}): Promis
   const bytes = o.weights ?? new Uint8Array(await readFile(WEIGHTS));
   // int8/f16 files expand to float32 host tensors: the reference runs the very values the GPU dequantizes.
   const src = bufferSource('weights', bytes);
-  const header = await isEngineFile(src) ? await readEngineHeader(src) : undefined;
-  const tensors = header ? await readEngineStateDict(src, header) : (await loadVimWeights(src)).tensors;
+  const header = await isVimFile(src) ? await readVimFileHeader(src) : undefined;
+  const tensors = header ? await readVimFileStateDict(src, header) : (await loadVimWeights(src)).tensors;
   const config = deriveConfig(tensors, 'weights');
   const metadata = header?.metadata ?? {};
   const m = atResolution(config, tensors, o.resolution, DEFAULT_INTERPOLATION);

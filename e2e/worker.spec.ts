@@ -15,7 +15,7 @@ import { proceduralConfig, proceduralWeights } from '../src/model/procedural.js'
 import { writeSafetensors } from '../src/weights/safetensors.js';
 import { bufferSource } from '../src/weights/source.js';
 import { convertWeights } from '../src/weights/convert.js';
-import { concatEngineFile } from '../src/weights/format-write.js';
+import { concatVimFile } from '../src/weights/format-write.js';
 
 const FIXTURES = '/test/fixtures/vim/';
 const TINY_F16 = 'weights/tiny-f16.safetensors';
@@ -28,11 +28,11 @@ type Stats = Record<string, { requests: number; bytesSent: number }>;
 
 function expectMonotonic(events: WorkerRun['events']) {
   for (let i = 1; i < events.length; i++) {
-    for (const k of ['loadedBytes', 'totalBytes', 'tensorsReady', 'tensorsTotal', 'fraction'] as const) {
+    for (const k of ['loadedBytes', 'totalBytes', 'tensorsReady', 'tensorsTotal', 'progress'] as const) {
       expect(events[i][k], `${k} at event ${i}`).toBeGreaterThanOrEqual(events[i - 1][k]);
     }
   }
-  expect(events.at(-1)!.fraction).toBe(1);
+  expect(events.at(-1)!.progress).toBe(1);
 }
 
 function expectLogits(logits: number[], expected: Float32Array, tol = TOL) {
@@ -87,10 +87,10 @@ test.describe('worker engine', () => {
     await harness.run('workerClearCache');
   });
 
-  test('abort mid-download: LoadAbortedError, no GPU buffer left, transfer stopped', async ({ harness, page }) => {
+  test('abort mid-download: AbortError, no GPU buffer left, transfer stopped', async ({ harness, page }) => {
     await page.request.get('/throttled-stats?reset=1');
     const r = await harness.run('workerFailure', { url: `/throttled/${TINY_F16}?rate=40000&chunk=2048`, abortAt: 0.3 });
-    expect(r).toMatchObject({ error: 'LoadAbortedError', isVimError: true, gpuBuffers: 0 });
+    expect(r).toMatchObject({ error: 'AbortError', isVimError: true, gpuBuffers: 0 });
     await page.waitForTimeout(500);
     const stats = await (await page.request.get('/throttled-stats')).json() as Stats;
     expect(stats[TINY_F16].bytesSent).toBeLessThan(statSync(TINY_F16).size);
@@ -123,7 +123,7 @@ test.describe('Vim-Ti load-to-first-result', () => {
     const src = writeSafetensors(proceduralWeights(proceduralConfig(192, 197), c.procedural!.seed));
     for (const dtype of ['int8', 'f16', 'f32'] as const) {
       const path = join(DIR, `vim_ti_224-${dtype}.safetensors`);
-      if (!existsSync(path)) writeFileSync(path, concatEngineFile(await convertWeights(bufferSource('vim_ti_224', src), { dtype })));
+      if (!existsSync(path)) writeFileSync(path, concatVimFile(await convertWeights(bufferSource('vim_ti_224', src), { dtype })));
     }
   });
 

@@ -17,13 +17,19 @@ export { preprocessGeometry, outputPointToStored, type PreprocessGeometry } from
 export { referenceForward } from './reference/vim.js';
 // Quantized weights (weights/FORMAT.md): convert, stream onto the GPU, cache, and the worker engine.
 export { convertWeights, type ConvertOptions } from './weights/convert.js';
-export { concatEngineFile, type EngineFile } from './weights/format-write.js';
-export { type TargetDType } from './weights/quantize.js';
+// concatEngineFile, EngineFile: the names these had before "engine" meant only the Engine interface.
+export { concatVimFile, concatVimFile as concatEngineFile, type VimFile, type VimFile as EngineFile } from './weights/format-write.js';
+// TargetDType: the name this type had before it was the one dtype type (WeightDType, also WeightsDType).
+export { WEIGHT_DTYPES, type WeightDType, type WeightDType as TargetDType } from './weights/weight-dtype.js';
 export {
   loadWeights, type LoadWeightsOptions, type LoadResult, type WeightSource, type LoadProgress as WeightLoadProgress,
 } from './weights/stream-loader.js';
 export { listCached, deleteCached, type CachedWeights } from './weights/cache.js';
-export {
-  createWorkerEngine, type WorkerEngine, type WorkerEngineOptions, type ClientLoadOptions, type WorkerModelInfo,
-  type WorkerStatus, type WorkerFeatures, type WorkerInference, type WorkerImage, type WorkerPixels,
-} from './worker/index.js';
+// The engine behind createClassifier, for those who drive it directly: the same
+// interface in this thread (WebGpuEngine, CpuEngine) and in the Web Worker (createWorkerEngine).
+export { WebGpuEngine } from './engine/webgpu-engine.js';
+export { CpuEngine } from './engine/cpu-engine.js';
+export type {
+  Engine, EngineInfo, InferOptions, InferResult, LoadRequest, ModelSummary, ScoredClass, TokenFeatures,
+} from './engine/engine.js';
+export { createWorkerEngine, RemoteEngine, type WorkerEngineOptions } from './worker/index.js';

@@ -5,10 +5,10 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { readBin } from './fixtures.js';
 import {
   AbortError, createClassifier, DeviceLostError, GpuUnavailableError, InputError, LimitExceededError,
-  ModelShapeError, OutOfMemoryError, WeightFormatError, type LoadProgress,
+  ModelShapeError, OutOfMemoryError, WeightFetchError, WeightFormatError, type LoadProgress,
 } from '../src/index.js';
-import { allocating } from '../src/api/device.js';
-import { nodeWebGpu } from '../src/api/node.js';
+import { allocating } from '../src/engine/device.js';
+import { nodeWebGpu } from '../src/platform/node.js';
 import { writeSafetensors, loadVimWeights, bufferSource } from '../src/weights/index.js';
 import { topK } from '../src/model/top-k.js';
 import { rawPixels, rejection, tensor, tinyWeights } from './api-support.js';
@@ -21,9 +21,11 @@ afterAll(() => devices.forEach((d) => d.destroy()));
 const noAdapter = { requestAdapter: async () => null } as unknown as GPU;
 
 describe('weights', () => {
-  test('not a weight file: WeightFormatError', async () => {
+  test('not a weight file: WeightFormatError; a missing local file: WeightFetchError naming the path', async () => {
     await rejection(createClassifier({ weights: new TextEncoder().encode('<html>not found</html>') }), WeightFormatError);
-    await rejection(createClassifier({ weights: 'no/such/file.pth' }), WeightFormatError);
+    const e = await rejection(createClassifier({ weights: 'no/such/file.pth' }), WeightFetchError);
+    expect(e.url).toBe('no/such/file.pth');
+    expect(e.message).toMatch(/no\/such\/file\.pth.*ENOENT/);
   });
 
   test('a state dict missing a tensor: ModelShapeError naming it', async () => {
@@ -36,7 +38,7 @@ describe('weights', () => {
   test('labels of the wrong length, unknown options: InputError', async () => {
     await rejection(createClassifier({ weights: tinyWeights(), labels: ['a', 'b'] }), InputError);
     await rejection(createClassifier({ weights: tinyWeights(), interpolation: 'nearest' as never }), InputError);
-    await rejection(createClassifier({ weights: tinyWeights(), dtype: 'int8' }), InputError); // converting needs the worker
+    await rejection(createClassifier({ weights: tinyWeights(), dtype: 'i8' as never }), InputError);
     await rejection(createClassifier({ weights: tinyWeights(), device: 'gpu' as never }), InputError);
   });
 });
@@ -91,7 +93,7 @@ describe('abort', () => {
     const seen: LoadProgress[] = [];
     await rejection(createClassifier({
       weights: tinyWeights(), signal: mid.signal,
-      onProgress: (p) => { seen.push(p); if (p.phase === 'parse') mid.abort('user left'); },
+      onProgress: (p) => { seen.push(p); if (p.phase === 'convert') mid.abort('user left'); },
     }), AbortError);
     expect(seen.length).toBeGreaterThan(0);
   });

@@ -5,19 +5,19 @@
 // (320 'official' is in api-resolution.test.ts.)
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { compare, readBin, readManifest } from './fixtures.js';
-import { GpuEngine } from '../src/api/gpu-engine.js';
+import { WebGpuEngine } from '../src/engine/webgpu-engine.js';
 import { interpolatePosEmbed } from '../src/index.js';
 import { writeSafetensors } from '../src/weights/index.js';
 import { proceduralConfig, proceduralWeights } from '../src/model/procedural.js';
 import { referenceForward } from '../src/reference/vim.js';
-import { nodeWebGpu } from '../src/api/node.js';
+import { nodeWebGpu } from '../src/platform/node.js';
 
 const c = readManifest().cases.vim_ti_224;
 const cfg = proceduralConfig(c.embed_dim, c.seq_len, c.depth);
 const sd = proceduralWeights(cfg, c.procedural!.seed);
 const weights = writeSafetensors(sd);
 let gpu: GPU;
-let engine: GpuEngine | undefined;
+let engine: WebGpuEngine | undefined;
 beforeAll(async () => { gpu = await nodeWebGpu(); });
 afterAll(async () => { await engine?.dispose(); });
 
@@ -28,19 +28,19 @@ function expectClose(what: string, actual: ArrayLike<number>, expected: ArrayLik
 }
 
 test('384, official: equals the fixture logits', async () => {
-  engine = new GpuEngine({ gpu });
-  await engine.load({ weights, dtype: 'f32', resolution: 384, interpolation: 'official' });
-  const { logits } = await engine.infer([{ kind: 'tensor', data: readBin('vim_ti_224_to_384_input.bin') }]);
+  engine = new WebGpuEngine({ gpu });
+  await engine.load({ weights, dtype: 'f32', resolution: 384, interpolation: 'official', maxBatch: 1 });
+  const { logits } = await engine.infer([readBin('vim_ti_224_to_384_input.bin')]);
   expectClose('vim_ti_224 → 384 (official)', logits, readBin('vim_ti_224_to_384_logits.bin'));
   await engine.dispose();
   engine = undefined;
 });
 
 test('320, corrected: equals the reference with the same table', async () => {
-  engine = new GpuEngine({ gpu });
-  await engine.load({ weights, dtype: 'f32', resolution: 320, interpolation: 'corrected' });
+  engine = new WebGpuEngine({ gpu });
+  await engine.load({ weights, dtype: 'f32', resolution: 320, interpolation: 'corrected', maxBatch: 1 });
   const input = readBin('vim_input_320.bin');
-  const { logits } = await engine.infer([{ kind: 'tensor', data: input }]);
+  const { logits } = await engine.infer([input]);
   const posEmbed = interpolatePosEmbed(sd.get('pos_embed')!.data, cfg.embedDim, [14, 14], [20, 20], 'corrected');
   const ref = referenceForward(sd, { ...cfg, posRows: 401 }, input, 1, 320, 320, { stride: 16, posEmbed }).logits;
   expectClose('vim_ti_224 → 320 (corrected)', logits, ref);

@@ -5,32 +5,32 @@
 // checkpoints keep stride 8. Engines are driven directly to compare logits.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { compare, readBin, readManifest } from './fixtures.js';
-import { GpuEngine } from '../src/api/gpu-engine.js';
-import type { LoadRequest } from '../src/api/engine.js';
+import { WebGpuEngine } from '../src/engine/webgpu-engine.js';
+import type { LoadRequest } from '../src/engine/engine.js';
 import { createClassifier, interpolatePosEmbed, type Interpolation } from '../src/index.js';
 import { loadVimWeights, bufferSource, writeSafetensors } from '../src/weights/index.js';
 import { proceduralConfig, proceduralWeights } from '../src/model/procedural.js';
 import { referenceForward } from '../src/reference/vim.js';
 import { topK } from '../src/model/top-k.js';
-import { nodeWebGpu } from '../src/api/node.js';
+import { nodeWebGpu } from '../src/platform/node.js';
 import type { VimConfig } from '../src/model/config.js';
 import type { StateDict } from '../src/tensor.js';
 import { tensor, tinyWeights } from './api-support.js';
 
 let gpu: GPU;
-const engines: GpuEngine[] = [];
+const engines: WebGpuEngine[] = [];
 beforeAll(async () => { gpu = await nodeWebGpu(); });
 afterAll(async () => { for (const e of engines) await e.dispose(); });
 
-async function engine(weights: Uint8Array, resolution: number | undefined, interpolation: Interpolation): Promise<GpuEngine> {
-  const e = new GpuEngine({ gpu });
+async function engine(weights: Uint8Array, resolution: number | undefined, interpolation: Interpolation): Promise<WebGpuEngine> {
+  const e = new WebGpuEngine({ gpu });
   engines.push(e);
-  const req: LoadRequest = { weights, dtype: 'f32', resolution, interpolation };
+  const req: LoadRequest = { weights, dtype: 'f32', resolution, interpolation, maxBatch: 1 };
   await e.load(req);
   return e;
 }
 
-const logits = async (e: GpuEngine, input: Float32Array) => (await e.infer([{ kind: 'tensor', data: input }])).logits;
+const logits = async (e: WebGpuEngine, input: Float32Array) => (await e.infer([input])).logits;
 
 /** Reference logits with the table resized independently of the API. */
 function reference(sd: StateDict, cfg: VimConfig, input: Float32Array, size: number, stride: number, from: number, to: number, mode: Interpolation): Float64Array {
@@ -64,7 +64,7 @@ describe('tiny (64 px, 4x4 grid)', () => {
         const e = await engine(tinyWeights(), size, mode);
         const input = tensor('tiny', size);
         expectClose(`tiny ${mode} @ ${size}`, await logits(e, input), reference(tensors, config, input, size, 16, 4, size / 16, mode));
-        expect(e.info().memoryBytes).toBeGreaterThan(0);
+        expect((await e.info()).memoryBytes).toBeGreaterThan(0);
       }
     }
     // The two modes give different tables, hence different logits.

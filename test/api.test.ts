@@ -1,13 +1,18 @@
-// createClassifier in Node (Dawn) on the tiny fixture model: every Node input
-// type, batches, features, info, the CPU backend, concurrency and dispose.
-// Tolerances: GPU logits vs the official ones ≤ 1e-4 (the engine's own test);
-// softmax scores GPU vs CPU ≤ 1e-5; identical inputs give identical scores.
+// createClassifier in Node beyond what both WebGPU paths share (those cases are
+// test/api-suite/cases.ts, run by test/api-paths.test.ts): the CPU backend
+// against WebGPU, image files given by path, the plan bound, and the bundled model.
+// Tolerances: softmax scores GPU vs CPU and vs the official logits ≤ 1e-5.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readBin, compare } from './fixtures.js';
 import { createClassifier, type Classifier } from '../src/index.js';
 import { softmax, topK } from '../src/model/top-k.js';
-import { DisposedError } from '../src/errors.js';
-import { blob, rawPixels, rejection, tensor, tinyWeights } from './api-support.js';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { fixturePath, PHOTOS } from './fixtures.js';
+import { InputError } from '../src/errors.js';
+import { expectedTensors } from '../src/model/config.js';
+import { DEFAULT_MAX_PLANS, type VimGpu } from '../src/model/vim-gpu.js';
+import { blob, rawPixels, rejection, tensor, TINY_PTH, tinyWeights } from './api-support.js';
 
 let gpu: Classifier;
 let cpu: Classifier;
@@ -38,40 +43,6 @@ describe('classify', () => {
     }
   });
 
-  test('top-k: default 5, sorted, softmax over all classes, labels for a 10-way head', async () => {
-    const r = await gpu.classify(rawPixels('tiny'));
-    expect(r).toHaveLength(5);
-    expect(r[0]).toEqual({ index: officialTop1, label: `class ${officialTop1}`, score: expect.any(Number) });
-    for (let i = 1; i < r.length; i++) expect(r[i].score).toBeLessThanOrEqual(r[i - 1].score);
-    const all = await gpu.classify(rawPixels('tiny'), { topK: 1000 });
-    expect(all).toHaveLength(10);
-    expect(all.reduce((s, p) => s + p.score, 0)).toBeCloseTo(1, 6);
-  });
-
-  test('RGBA, gray and padded-free channel inference from the byte count', async () => {
-    const rgb = rawPixels('tiny');
-    const n = rgb.width * rgb.height, rgba = new Uint8Array(n * 4);
-    for (let i = 0; i < n; i++) { rgba.set(rgb.data.subarray(i * 3, i * 3 + 3), i * 4); rgba[i * 4 + 3] = 255; }
-    const a = await gpu.classify({ data: rgba, width: rgb.width, height: rgb.height }, { topK: 10 });
-    const b = await gpu.classify(rgb, { topK: 10 });
-    expect(a).toEqual(b);
-  });
-
-  test('classifyBatch equals one-by-one, across maxBatch chunks', async () => {
-    const small = await createClassifier({ weights: tinyWeights(), maxBatch: 2 });
-    try {
-      const inputs = [rawPixels('tiny'), rawPixels('coffee'), blob('rocket'), tensor('coffee', 64), rawPixels('rocket')];
-      const batch = await small.classifyBatch(inputs, { topK: 10 });
-      const single = await Promise.all(inputs.map((x) => gpu.classify(x, { topK: 10 })));
-      expect(batch).toHaveLength(5);
-      batch.forEach((r, i) => r.forEach((p, j) => {
-        expect(p.index).toBe(single[i][j].index);
-        expect(Math.abs(p.score - single[i][j].score)).toBeLessThan(1e-6);
-      }));
-    } finally {
-      await small.dispose();
-    }
-  });
 });
 
 describe('features', () => {
@@ -91,37 +62,53 @@ describe('features', () => {
 });
 
 describe('info', () => {
-  test('reports backend, adapter, model, resolution and memory', () => {
-    const i = gpu.info();
-    expect(i).toMatchObject({ backend: 'webgpu', dtype: 'f32', resolution: 64, stride: 16, grid: [4, 4], interpolation: null });
-    expect(i.config).toMatchObject({ depth: 2, embedDim: 32, numClasses: 10, posRows: 17 });
-    expect(i.adapter).not.toBeNull();
-    expect(i.memoryBytes).toBeGreaterThan(180_000); // tiny.pth holds ~0.18 MB of float32 weights
-    const c = cpu.info();
-    expect(c).toMatchObject({ backend: 'cpu', adapter: null, resolution: 64 });
+  test('the CPU backend reports itself, with the host bytes of the weights', () => {
+    expect(cpu.info()).toMatchObject({ backend: 'cpu', adapter: null, resolution: 64, dtype: 'f32' });
+    const model = expectedTensors(cpu.info().config).reduce((n, [, shape]) => n + 4 * shape.reduce((a, b) => a * b, 1), 0);
+    expect(cpu.info().memoryBytes).toBe(model); // the model's tensors in float32, nothing else of the file
   });
 });
 
-describe('concurrency and life cycle', () => {
-  test('100 overlapping classify calls each get their own image\'s answer', async () => {
-    const inputs = [rawPixels('tiny'), rawPixels('coffee'), tensor('rocket', 64), blob('coffee')];
-    const expected = await Promise.all(inputs.map((x) => gpu.classify(x, { topK: 10 })));
-    expect(new Set(expected.map((r) => r[0].index)).size).toBeGreaterThan(1); // the check can tell images apart
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => gpu.classify(inputs[i % 4], { topK: 10 })));
-    results.forEach((r, i) => expect(r).toEqual(expected[i % 4]));
+describe('Node file paths', () => {
+  test('an image by path (and file: URL) is read and decoded like its bytes', async () => {
+    const path = fixturePath('tiny_image.png');
+    const want = await gpu.classify(blob('tiny'), { topK: 10 });
+    expect(await gpu.classify(path, { topK: 10 })).toEqual(want);
+    expect(await gpu.classify(pathToFileURL(path).href, { topK: 10 })).toEqual(want);
+    expect(await gpu.classifyBatch([path, join(PHOTOS, 'rocket.jpg')], { topK: 1 })).toHaveLength(2);
+    expect(await cpu.classify(path, { topK: 10 })).toEqual(await cpu.classify(blob('tiny'), { topK: 10 }));
   });
 
-  test('dispose() during inference: calls in flight finish, later calls reject, memory is freed', async () => {
-    const c = await createClassifier({ weights: tinyWeights() });
-    const expected = await gpu.classify(rawPixels('coffee'));
-    const running = Array.from({ length: 8 }, () => c.classify(rawPixels('coffee')));
-    const disposed = c.dispose();
-    await expect(c.classify(rawPixels('coffee'))).rejects.toBeInstanceOf(DisposedError);
-    for (const r of await Promise.all(running)) expect(r).toEqual(expected);
-    await disposed;
-    expect(c.info().memoryBytes).toBe(0);
-    await rejection(c.features(rawPixels('coffee')), DisposedError);
-    await c.dispose(); // idempotent
+  test('a missing image file: InputError naming the path', async () => {
+    const e = await rejection(gpu.classify('no/such/photo.jpg'), InputError);
+    expect(e.file).toBe('no/such/photo.jpg');
+    expect(e.message).toMatch(/no\/such\/photo\.jpg.*ENOENT/);
+  });
+
+  test('weights by path, converted to f16 on load', async () => {
+    const c = await createClassifier({ weights: TINY_PTH, dtype: 'f16' });
+    expect(c.info().dtype).toBe('f16');
+    expect((await c.classify(fixturePath('tiny_image.png')))[0].index).toBe(officialTop1);
+    await c.dispose();
+  });
+});
+
+describe('plans', () => {
+  test('at most DEFAULT_MAX_PLANS batch shapes are kept: the one used longest ago is freed', async () => {
+    const c = await createClassifier({ weights: tinyWeights(), maxBatch: 16 });
+    const vim = () => (c as unknown as { engine: { live: { vim: VimGpu } } }).engine.live.vim;
+    const input = tensor('tiny', 64);
+    const one = await c.classify(input, { topK: 3 });
+    const baseline = c.info().memoryBytes;
+    for (let b = 2; b <= DEFAULT_MAX_PLANS + 3; b++) await c.classifyBatch(Array.from({ length: b }, () => input), { topK: 1 });
+    expect(vim().planCount).toBe(DEFAULT_MAX_PLANS);
+    const full = c.info().memoryBytes;
+    expect(full).toBeGreaterThan(baseline);
+    // The batch-1 plan was evicted; asked for again it is rebuilt, within the bound, with the same answer.
+    expect(await c.classify(input, { topK: 3 })).toEqual(one);
+    expect(vim().planCount).toBe(DEFAULT_MAX_PLANS);
+    expect(c.info().memoryBytes).toBeLessThan(full);
+    await c.dispose();
   });
 });
 

@@ -14,13 +14,14 @@ import { bufferSource } from '../src/weights/source.js';
 import { readStateDict, writeSafetensors } from '../src/weights/index.js';
 import { readSafetensorsHeader } from '../src/weights/safetensors.js';
 import { convertWeights } from '../src/weights/convert.js';
-import { concatEngineFile } from '../src/weights/format-write.js';
-import { readEngineHeader, readEngineStateDict } from '../src/weights/format-read.js';
+import { concatVimFile } from '../src/weights/format-write.js';
+import { readVimFileHeader, readVimFileStateDict } from '../src/weights/format-read.js';
 import { ALIGNMENT, PAD_PREFIX } from '../src/weights/format.js';
 import { Sha256, sha256Hex } from '../src/weights/sha256.js';
-import { decodeF16, dequantizeInt8, encodeF16, quantizeInt8, type TargetDType } from '../src/weights/quantize.js';
+import { decodeF16, dequantizeInt8, encodeF16, quantizeInt8 } from '../src/weights/quantize.js';
 import type { StateDict } from '../src/tensor.js';
 import { convert } from '../src/cli/convert.js';
+import type { WeightDType } from '../src/weights/weight-dtype.js';
 
 function random(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -79,7 +80,7 @@ function expectClose(a: StateDict, b: StateDict, tol: (name: string, t: Float32A
 
 const absMax = (t: Float32Array) => t.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 /** Per dtype: f32 exact; f16 half an ulp; int8 half a step of the row with the largest scale. */
-const TOLERANCE: Record<TargetDType, (name: string, t: Float32Array) => number> = {
+const TOLERANCE: Record<WeightDType, (name: string, t: Float32Array) => number> = {
   f32: () => 0,
   f16: (_, t) => absMax(t) * 2 ** -11,
   int8: (_, t) => absMax(t) / 127 / 2 * 1.0001,
@@ -88,19 +89,19 @@ const TOLERANCE: Record<TargetDType, (name: string, t: Float32Array) => number> 
 async function roundTrip(name: string, src: Uint8Array, sd: StateDict) {
   const sizes: Record<string, number> = {};
   for (const dtype of ['f32', 'f16', 'int8'] as const) {
-    const file = concatEngineFile(await convertWeights(bufferSource(name, src), { dtype }));
+    const file = concatVimFile(await convertWeights(bufferSource(name, src), { dtype }));
     sizes[dtype] = file.byteLength;
     // A standard safetensors reader accepts it (our reader applies the format's rules).
     const plain = await readSafetensorsHeader(bufferSource(name, file));
     expect(plain.metadata.format).toBe('vim-webgpu');
     expect(plain.dataStart % ALIGNMENT).toBe(0);
     for (const t of plain.tensors) if (!t.name.startsWith(PAD_PREFIX)) expect(t.byteOffset % ALIGNMENT, t.name).toBe(0);
-    const back = await readEngineStateDict(bufferSource(`${name}.${dtype}`, file));
+    const back = await readVimFileStateDict(bufferSource(`${name}.${dtype}`, file));
     expectClose(sd, back, TOLERANCE[dtype]);
     // Re-converting our own file reproduces it: int8 → int8 is a fixed point.
     if (dtype !== 'f16') {
-      const again = concatEngineFile(await convertWeights(bufferSource('again', file), { dtype }));
-      const h1 = await readEngineHeader(bufferSource('a', file)), h2 = await readEngineHeader(bufferSource('b', again));
+      const again = concatVimFile(await convertWeights(bufferSource('again', file), { dtype }));
+      const h1 = await readVimFileHeader(bufferSource('a', file)), h2 = await readVimFileHeader(bufferSource('b', again));
       expect([...h2.entries].map((e) => e.sha256)).toEqual([...h1.entries].map((e) => e.sha256));
     }
   }
@@ -158,7 +159,7 @@ describe('shipped files', () => {
   // weights/tiny-*.safetensors are what the browser tests stream: they must be what the converter makes today.
   test.each(['f16', 'int8'] as const)('weights/tiny-%s.safetensors is the current conversion of tiny.pth', async (dtype) => {
     const shipped = new Uint8Array(readFileSync(join(__dirname, '..', 'weights', `tiny-${dtype}.safetensors`)));
-    const fresh = concatEngineFile(await convertWeights(bufferSource('tiny.pth', new Uint8Array(readFileSync(fixturePath('tiny.pth')))), { dtype }));
+    const fresh = concatVimFile(await convertWeights(bufferSource('tiny.pth', new Uint8Array(readFileSync(fixturePath('tiny.pth')))), { dtype }));
     expect(sha256Hex(shipped)).toBe(sha256Hex(fresh));
   });
 });
@@ -179,7 +180,7 @@ describe('vim-webgpu convert', () => {
     const file = readFileSync(out);
     expect(report.bytes).toBe(file.length);
     expect(report.sha256).toBe(createHash('sha256').update(file).digest('hex'));
-    expect((await readEngineHeader(bufferSource('out', new Uint8Array(file)))).target).toBe('int8');
+    expect((await readVimFileHeader(bufferSource('out', new Uint8Array(file)))).target).toBe('int8');
     expect(expectedTensors(report.config).length).toBe(6 + 17 * 2 + 1);
     await expect(convert([fixturePath('tiny.pth'), '--dtype', 'int3', '-o', out])).rejects.toThrow(/--dtype/);
   });

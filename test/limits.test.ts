@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { InputError, LimitExceededError } from '../src/errors.js';
 import type { GpuContext } from '../src/gpu/context.js';
-import { contextFromDevice } from '../src/api/device.js';
-import { nodeWebGpu } from '../src/api/node.js';
+import { contextFromDevice } from '../src/engine/device.js';
+import { nodeWebGpu } from '../src/platform/node.js';
 import { createClassifier } from '../src/index.js';
 import { proceduralConfig, proceduralWeights } from '../src/model/procedural.js';
 import { VimGpu } from '../src/model/vim-gpu.js';

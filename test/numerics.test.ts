@@ -14,10 +14,11 @@ import { buildPth, fixtureBytes } from './weights-helpers.js';
 import { tinyFile } from './stream-helpers.js';
 import { convertWeights } from '../src/weights/convert.js';
 import { floatToHalf } from '../src/weights/dtype.js';
-import { readEngineHeader, readEngineStateDict } from '../src/weights/format-read.js';
-import { concatEngineFile, writeEngineFile } from '../src/weights/format-write.js';
-import type { TargetDType } from '../src/weights/quantize.js';
+import { readVimFileHeader, readVimFileStateDict } from '../src/weights/format-read.js';
+import { concatVimFile, writeEngineFile } from '../src/weights/format-write.js';
+
 import { loadWeights } from '../src/weights/stream-loader.js';
+import type { WeightDType } from '../src/weights/weight-dtype.js';
 
 const tiny = fixtureBytes('tiny.pth');
 let sd: StateDict;
@@ -159,9 +160,9 @@ describe('public API', () => {
  * A tiny vim-webgpu file of this dtype with one element of one entry replaced,
  * written by the real writer, so its hashes are valid and only the value is wrong.
  */
-async function poisoned(dtype: TargetDType, tensor: string, index: number, value: number): Promise<Uint8Array> {
+async function poisoned(dtype: WeightDType, tensor: string, index: number, value: number): Promise<Uint8Array> {
   const file = await tinyFile(dtype);
-  const h = await readEngineHeader(bufferSource('t', file));
+  const h = await readVimFileHeader(bufferSource('t', file));
   const entries = h.entries.filter((e) => e.kind !== 'pad').map((e) => ({
     name: e.name, dtype: e.dtype, shape: e.shape, bytes: file.slice(h.dataStart + e.begin, h.dataStart + e.end),
   }));
@@ -169,7 +170,7 @@ async function poisoned(dtype: TargetDType, tensor: string, index: number, value
   if (target.dtype === 'F32') new Float32Array(target.bytes.buffer)[index] = value;
   else if (target.dtype === 'F16') new Uint16Array(target.bytes.buffer)[index] = floatToHalf(value);
   else throw new Error(`${tensor} is ${target.dtype}: int8 values cannot be non-finite`);
-  return concatEngineFile(await writeEngineFile(entries, { config: h.config, target: h.target, quantization: JSON.parse(h.metadata.quantization) }));
+  return concatVimFile(await writeEngineFile(entries, { config: h.config, target: h.target, quantization: JSON.parse(h.metadata.quantization) }));
 }
 
 describe('vim-webgpu files: NaN/Inf in f32, f16 and int8 scales is refused on every path, naming the tensor', () => {
@@ -178,7 +179,7 @@ describe('vim-webgpu files: NaN/Inf in f32, f16 and int8 scales is refused on ev
   beforeAll(async () => { ctx = await testGpu(); baseline = ctx.buffers.liveCount; });
   afterAll(() => releaseGpu(ctx));
 
-  const cases: Array<[TargetDType, string, number, number, string]> = [
+  const cases: Array<[WeightDType, string, number, number, string]> = [
     ['f32', 'layers.0.mixer.D', 3, NaN, 'F32'],
     ['f32', 'pos_embed', 17, -Infinity, 'F32'],
     ['f16', 'head.weight', 7, Infinity, 'F16'],
@@ -189,7 +190,7 @@ describe('vim-webgpu files: NaN/Inf in f32, f16 and int8 scales is refused on ev
 
   test.each(cases)('%s file, %s[%d] = %s (%s): stream loader, host reader and converter', async (dtype, tensor, index, value, stored) => {
     const file = await poisoned(dtype, tensor, index, value);
-    expect((await readEngineHeader(bufferSource('p', file))).entries.find((e) => e.name === tensor)!.dtype).toBe(stored);
+    expect((await readVimFileHeader(bufferSource('p', file))).entries.find((e) => e.name === tensor)!.dtype).toBe(stored);
     const message = new RegExp(`tensor '${tensor.replace(/\./g, '\\.')}' holds ${value} at element ${index}`);
     // Straight to the GPU: refused after its buffers exist, and every one of them freed.
     const live = vi.fn();
@@ -199,8 +200,8 @@ describe('vim-webgpu files: NaN/Inf in f32, f16 and int8 scales is refused on ev
     expect(Math.max(...live.mock.calls.map((c) => c[0]))).toBeGreaterThan(baseline);
     expect(ctx.buffers.liveCount).toBe(baseline);
     // The host copy (the API's in-thread engines) and a re-conversion.
-    await expect(readEngineStateDict(bufferSource('p.vimw', file))).rejects.toThrow(message);
-    await expect(readEngineStateDict(bufferSource('p.vimw', file))).rejects.toBeInstanceOf(NumericsError);
+    await expect(readVimFileStateDict(bufferSource('p.vimw', file))).rejects.toThrow(message);
+    await expect(readVimFileStateDict(bufferSource('p.vimw', file))).rejects.toBeInstanceOf(NumericsError);
     const c = await convertWeights(bufferSource('p.vimw', file), { dtype: 'f32' }).catch((x: unknown) => x);
     expect(c).toBeInstanceOf(NumericsError);
   });

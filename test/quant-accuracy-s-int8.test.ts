@@ -8,14 +8,15 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { testGpu } from './gpu.js';
 import { releaseGpu, type GpuContext } from '../src/gpu/context.js';
 import { CASES, COSINE_TARGET, measure, printTable, type AccuracyRow } from './quant-accuracy-support.js';
-import type { TargetDType } from '../src/weights/quantize.js';
+import type { WeightDType } from '../src/weights/weight-dtype.js';
+
 
 let ctx: GpuContext;
 const rows: AccuracyRow[] = [];
 beforeAll(async () => { ctx = await testGpu(); });
 afterAll(() => { printTable(rows); releaseGpu(ctx); });
 
-test.each<[string, TargetDType]>([['vim_s_224', 'int8']])('%s: %s', async (name, dtype) => {
+test.each<[string, WeightDType]>([['vim_s_224', 'int8']])('%s: %s', async (name, dtype) => {
   const row = await measure(ctx, CASES[name], dtype);
   rows.push(row);
   expect(row.cosine).toBeGreaterThanOrEqual(COSINE_TARGET[dtype]);

@@ -13,13 +13,14 @@ import { topK } from '../src/model/top-k.js';
 import { writeSafetensors } from '../src/weights/index.js';
 import { bufferSource } from '../src/weights/source.js';
 import { convertWeights } from '../src/weights/convert.js';
-import { concatEngineFile } from '../src/weights/format-write.js';
+import { concatVimFile } from '../src/weights/format-write.js';
 import { loadWeights } from '../src/weights/stream-loader.js';
-import type { TargetDType } from '../src/weights/quantize.js';
+import type { WeightDType } from '../src/weights/weight-dtype.js';
+
 
 export interface AccuracyRow {
   case: string;
-  dtype: TargetDType;
+  dtype: WeightDType;
   fileBytes: number;
   maxAbs: number;
   /** lowest cosine similarity of logit vectors over the case's images */
@@ -29,7 +30,7 @@ export interface AccuracyRow {
 }
 
 /** Targets of issue 5 on the fixtures. */
-export const COSINE_TARGET: Record<TargetDType, number> = { f32: 1, f16: 0.9999, int8: 0.995 };
+export const COSINE_TARGET: Record<WeightDType, number> = { f32: 1, f16: 0.9999, int8: 0.995 };
 
 interface CaseSpec { name: string; weights: () => Uint8Array; inputs: Array<[string, string, number]>; size: number }
 
@@ -60,8 +61,8 @@ function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return ab / Math.sqrt(aa * bb);
 }
 
-export async function measure(ctx: GpuContext, spec: CaseSpec, dtype: TargetDType): Promise<AccuracyRow> {
-  const file = concatEngineFile(await convertWeights(bufferSource(spec.name, spec.weights()), { dtype }));
+export async function measure(ctx: GpuContext, spec: CaseSpec, dtype: WeightDType): Promise<AccuracyRow> {
+  const file = concatVimFile(await convertWeights(bufferSource(spec.name, spec.weights()), { dtype }));
   const loaded = await loadWeights(ctx, file, { cache: false });
   const vim = new VimGpu(ctx, loaded.config, loaded.weights);
   let maxAbs = 0, cos = 1, images = 0, top1 = 0, top5 = 0;

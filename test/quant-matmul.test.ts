@@ -9,7 +9,8 @@ import { compare } from './fixtures.js';
 import { releaseGpu, type GpuContext } from '../src/gpu/context.js';
 import { readBuffer } from '../src/gpu/buffers.js';
 import { runDispatches } from '../src/gpu/dispatch.js';
-import { matmulDispatch, matmulKernelFor, type MatmulOptions, type MatmulVariant, type MatmulWeightType } from '../src/ops/matmul.js';
+import { matmulDispatch, matmulKernelFor, type MatmulOptions, type MatmulVariant } from '../src/ops/matmul.js';
+import type { WeightDType } from '../src/weights/weight-dtype.js';
 import { linear, softplus } from '../src/reference/ops.js';
 import { decodeF16, dequantizeInt8, encodeF16, quantizeInt8 } from '../src/weights/quantize.js';
 
@@ -39,12 +40,12 @@ function uploadBytes(label: string, bytes: Uint8Array): GPUBuffer {
  * W as the GPU will hold it, and the f32 values it stands for. `rows` rows of
  * `cols` (the last rows may be pad), quantized per row like the converter does.
  */
-function storeW(w: Float32Array, rows: number, type: MatmulWeightType): { buffer: GPUBuffer; scales?: GPUBuffer; values: Float32Array } {
+function storeW(w: Float32Array, rows: number, type: WeightDType): { buffer: GPUBuffer; scales?: GPUBuffer; values: Float32Array } {
   if (type === 'f16') {
     const bits = encodeF16(w);
     return { buffer: uploadBytes('w16', new Uint8Array(bits.buffer)), values: decodeF16(bits) };
   }
-  if (type === 'i8') {
+  if (type === 'int8') {
     const { q, scales } = quantizeInt8(w, rows);
     return { buffer: uploadBytes('w8', new Uint8Array(q.buffer)), scales: ctx.buffers.upload('s', scales), values: dequantizeInt8(q, scales) };
   }
@@ -56,7 +57,7 @@ async function run(o: MatmulOptions, floats: number): Promise<Float32Array> {
   return (await readBuffer(ctx.device, o.y, Math.ceil(floats / 4) * 16)).subarray(0, floats);
 }
 
-const TYPES: MatmulWeightType[] = ['f16', 'i8'];
+const TYPES: WeightDType[] = ['f16', 'int8'];
 
 describe.each(TYPES)('matmul with %s weights', (type) => {
   test('odd shapes, direct and tiled, vec4 and scalar loads', async () => {
@@ -101,7 +102,7 @@ describe.each(TYPES)('matmul with %s weights', (type) => {
     }
     for (const tile of ['direct', 'small'] as const) {
       const w = uploadBytes('w', bytes);
-      const scales = type === 'i8' ? ctx.buffers.upload('s', scaleData) : undefined;
+      const scales = type === 'int8' ? ctx.buffers.upload('s', scaleData) : undefined;
       // A zero bias: the 'bias' epilogue reuses the pipelines compiled above.
       const x = ctx.buffers.upload('x', xh), y = ctx.buffers.storage('y', 2 * L * NO * 4), bias = ctx.buffers.upload('b', new Float32Array(2 * NO));
       const got = await run({
@@ -162,6 +163,6 @@ describe.each(TYPES)('matmul with %s weights', (type) => {
 
 test('int8 without scales is refused', () => {
   const b = ctx.buffers.storage('b', 64);
-  expect(() => matmulDispatch(ctx, { x: b, w: b, y: b, M: 1, N: 1, K: 4, wType: 'i8' })).toThrow(/scales/);
+  expect(() => matmulDispatch(ctx, { x: b, w: b, y: b, M: 1, N: 1, K: 4, wType: 'int8' })).toThrow(/scales/);
   ctx.buffers.destroy(b);
 });

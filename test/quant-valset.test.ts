@@ -19,7 +19,7 @@ import { decodeImage } from '../src/image/decode.js';
 import { evalTransform } from '../src/image/preprocess.js';
 import { bufferSource } from '../src/weights/source.js';
 import { convertWeights } from '../src/weights/convert.js';
-import { concatEngineFile } from '../src/weights/format-write.js';
+import { concatVimFile } from '../src/weights/format-write.js';
 import { readSafetensorsHeader } from '../src/weights/safetensors.js';
 import { loadWeights } from '../src/weights/stream-loader.js';
 import { AgreementMeter } from '../src/eval/agreement.js';
@@ -50,7 +50,7 @@ test.skipIf(!WEIGHTS || !IMAGES)('int8 and f16 against f32 on a validation set',
   const models = new Map<string, VimGpu>();
   const sizes: Record<string, number> = {};
   for (const dtype of DTYPES) {
-    const file = concatEngineFile(await convertWeights(bufferSource(basename(WEIGHTS!), bytes), { dtype }));
+    const file = concatVimFile(await convertWeights(bufferSource(basename(WEIGHTS!), bytes), { dtype }));
     sizes[dtype] = file.length;
     const r = await loadWeights(ctx, file, { cache: false });
     models.set(dtype, new VimGpu(ctx, r.config, r.weights));

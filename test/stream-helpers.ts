@@ -5,17 +5,18 @@ import { readFileSync } from 'node:fs';
 import { fixturePath } from './fixtures.js';
 import { bufferSource } from '../src/weights/source.js';
 import { convertWeights } from '../src/weights/convert.js';
-import { concatEngineFile } from '../src/weights/format-write.js';
-import type { TargetDType } from '../src/weights/quantize.js';
+import { concatVimFile } from '../src/weights/format-write.js';
+import type { WeightDType } from '../src/weights/weight-dtype.js';
+
 
 const converted = new Map<string, Uint8Array>();
 
 /** tiny.pth converted to a vim-webgpu file of this dtype (cached per run). */
-export async function tinyFile(dtype: TargetDType): Promise<Uint8Array> {
+export async function tinyFile(dtype: WeightDType): Promise<Uint8Array> {
   let f = converted.get(dtype);
   if (!f) {
     const pth = new Uint8Array(readFileSync(fixturePath('tiny.pth')));
-    f = concatEngineFile(await convertWeights(bufferSource('tiny.pth', pth), { dtype }));
+    f = concatVimFile(await convertWeights(bufferSource('tiny.pth', pth), { dtype }));
     converted.set(dtype, f);
   }
   return f;

@@ -75,11 +75,11 @@ describe('vim-webgpu files', () => {
   });
 
   test('GPU matrices keep their storage', async () => {
-    for (const [dtype, type] of [['f16', 'f16'], ['int8', 'i8']] as const) {
+    for (const [dtype, type] of [['f16', 'f16'], ['int8', 'int8']] as const) {
       const r = await loadWeights(ctx, await tinyFile(dtype), { cache: false });
       expect(r.weights.layers[0].inProj.type).toBe(type);
       expect(r.weights.head.type).toBe(type);
-      expect(r.weights.layers[1].xProj.scales !== undefined).toBe(type === 'i8');
+      expect(r.weights.layers[1].xProj.scales !== undefined).toBe(type === 'int8');
       destroyWeights(ctx, r.weights);
     }
     expect(ctx.buffers.liveCount).toBe(baseline);

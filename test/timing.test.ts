@@ -4,20 +4,16 @@
 // in-thread classifier (lastTiming) and the worker engine (over a MessageChannel).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { expose } from 'comlink';
 import { fixturePath, readBin } from './fixtures.js';
 import { rawPixels, tinyWeights } from './api-support.js';
 import { nodeGpu } from '../src/gpu/node.js';
 import { acquireGpu, releaseGpu, type GpuContext } from '../src/gpu/context.js';
 import { readPassMs } from '../src/gpu/pass-timer.js';
-import { contextFromDevice } from '../src/api/device.js';
+import { contextFromDevice } from '../src/engine/device.js';
 import { VimGpu } from '../src/model/vim-gpu.js';
 import { loadVimWeights, bufferSource } from '../src/weights/index.js';
 import { createClassifier } from '../src/index.js';
-import { WorkerEngineCore } from '../src/worker/engine-core.js';
-import { createWorkerEngine } from '../src/worker/client.js';
-import { installErrorTransfer } from '../src/worker/wire-errors.js';
-import { WorkerEngineAdapter } from '../src/api/worker-engine.js';
+import { channelWorker } from './worker-channel.js';
 
 let gpu: GPU;
 let timed: GpuContext;    // acquireGpu asks for timestamp-query where offered
@@ -118,20 +114,15 @@ describe('classifier.lastTiming', () => {
 });
 
 test('worker engine: gpuMs for tensor batches, pixels and features', async () => {
-  installErrorTransfer();
-  const channel = new MessageChannel();
-  expose(new WorkerEngineCore({ gpu }), channel.port1 as never);
-  const engine = new WorkerEngineAdapter(() => createWorkerEngine({ endpoint: channel.port2 as never }));
+  const w = await channelWorker(gpu);
   try {
-    await engine.load({ weights: tinyWeights(), dtype: 'f32', interpolation: 'corrected' });
-    const t = await engine.infer([{ kind: 'tensor', data: input }, { kind: 'tensor', data: input }]);
-    expectTime(t.gpuMs);
-    const px = rawPixels('tiny');
-    const p = await engine.infer([{ kind: 'bytes', data: px.data, width: px.width, height: px.height, channels: 3 }]);
-    expectTime(p.gpuMs);
-    expectTime((await engine.features({ kind: 'tensor', data: input })).gpuMs);
+    await w.engine.load({ weights: tinyWeights(), dtype: 'f32', interpolation: 'corrected', maxBatch: 8 });
+    expectTime((await w.engine.infer([input, input], { timed: true })).gpuMs);
+    expectTime((await w.engine.infer([rawPixels('tiny')], { timed: true })).gpuMs);
+    expectTime((await w.engine.infer([input], { timed: true, features: true })).gpuMs);
+    expect((await w.engine.infer([input])).gpuMs).toBeUndefined();
   } finally {
-    await engine.dispose();
-    channel.port1.close();
+    await w.engine.dispose();
+    w.close();
   }
 });

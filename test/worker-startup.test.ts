@@ -40,7 +40,7 @@ test('a script that fails to load: calls in flight and later calls reject with W
   const [worker] = FakeWorker.made;
   expect(String(worker.url)).toBe('/assets/vim-worker.js');
   expect(worker.options).toMatchObject({ type: 'module' });
-  const pending = engine.status();
+  const pending = engine.info();
   const t0 = performance.now();
   worker.dispatchEvent(new Event('error')); // what a browser fires for a 404 or a blocked module script
   const e = await pending.catch((x: unknown) => x);
@@ -50,7 +50,7 @@ test('a script that fails to load: calls in flight and later calls reject with W
   expect((e as Error).message).toContain('workerUrl');
   expect(performance.now() - t0).toBeLessThan(100);
   expect(worker.terminated).toBe(true);
-  await expect(engine.infer(new Float32Array(3), 1, 1, 1)).rejects.toBeInstanceOf(WorkerUnavailableError);
+  await expect(engine.infer([new Float32Array(3)])).rejects.toBeInstanceOf(WorkerUnavailableError);
   await expect(engine.dispose()).resolves.toBeUndefined(); // nothing to free, and no wait for an answer
 });
 

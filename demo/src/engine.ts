@@ -39,7 +39,9 @@ export async function createClassifier(options: DemoOptions): Promise<Classifier
       report(p);
     },
   });
-  const bytes = { loadedBytes: last?.totalBytes ?? 0, totalBytes: last?.totalBytes ?? 0 };
+  const bytes = {
+    loadedBytes: last?.totalBytes ?? 0, totalBytes: last?.totalBytes ?? 0, tensorsReady: last?.tensorsTotal ?? 0, tensorsTotal: last?.tensorsTotal ?? 0,
+  };
   report({ phase: 'upload', ...bytes, progress: Math.max(last?.progress ?? 0, 0.97), note: 'compiling GPU kernels' });
   try {
     const gray = { data: new Uint8Array(16 * 16 * 3).fill(128), width: 16, height: 16, channels: 3 as const };

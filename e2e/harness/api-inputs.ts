@@ -1,13 +1,14 @@
 // The public API in Chromium on the tiny fixture model: every browser input
-// type through the WebGPU path (copyExternalImageToTexture + GPU preprocessing)
-// and through the CPU path (canvas readback + CPU transform + reference), plus
-// features and info. Returns plain numbers for the spec to judge.
+// type through both WebGPU paths (the engine in the Web Worker, which receives
+// DOM sources as ImageBitmaps, and in the page; copyExternalImageToTexture + GPU
+// preprocessing on both) and through the CPU path (canvas readback + CPU
+// transform + reference), plus features and info. Returns plain numbers for the spec to judge.
 import { createClassifier, type ImageInput, type Prediction } from '../../src/index.js';
 
 const FIXTURES = '/test/fixtures/vim/';
 
 export interface InputResult {
-  /** The default in a page: the Web Worker engine (CPU preprocessing in the worker). */
+  /** The default in a page: the engine in the Web Worker (GPU preprocessing there). */
   worker: Prediction[];
   /** worker: false: WebGPU in this thread, GPU preprocessing (copyExternalImageToTexture for DOM sources). */
   gpu: Prediction[];
@@ -41,7 +42,15 @@ async function inputs(): Promise<Record<string, ImageInput>> {
   };
 }
 
-export async function apiInputs(): Promise<{ results: Record<string, InputResult>; features: { grid: number[]; dim: number; patches: number; cls: number[]; workerCls: number[]; workerGrid: number[] }; info: { worker: unknown; gpu: unknown } }> {
+/** What classify says of an <img> whose load failed: the error's class and message. */
+async function brokenImage(c: Awaited<ReturnType<typeof createClassifier>>): Promise<string> {
+  const img = new Image();
+  img.src = `${FIXTURES}no-such-image.png`;
+  await img.decode().catch(() => undefined);
+  return c.classify(img).then(() => 'classified', (e: Error) => `${e.constructor.name}: ${e.message}`);
+}
+
+export async function apiInputs(): Promise<{ results: Record<string, InputResult>; features: { grid: number[]; dim: number; patches: number; cls: number[]; workerCls: number[]; workerGrid: number[] }; info: { worker: unknown; gpu: unknown }; broken: Record<'worker' | 'gpu', string> }> {
   const weights = `${FIXTURES}tiny.pth`;
   const worker = await createClassifier({ weights });
   const gpu = await createClassifier({ weights, worker: false });
@@ -65,6 +74,7 @@ export async function apiInputs(): Promise<{ results: Record<string, InputResult
         workerCls: Array.from(workerFeats.cls), workerGrid: workerFeats.grid,
       },
       info: { worker: worker.info(), gpu: gpu.info() },
+      broken: { worker: await brokenImage(worker), gpu: await brokenImage(gpu) },
     };
   } finally {
     await worker.dispose();

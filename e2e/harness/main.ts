@@ -5,10 +5,11 @@
 import { adapterInfo } from './adapter-info.js';
 import { smoke } from './smoke.js';
 import { apiInputs } from './api-inputs.js';
+import { apiCase } from './api-suite.js';
 import { modelFixture } from './model-fixtures.js';
 import { workerClearCache, workerFailure, workerRun } from './worker.js';
 
-const harness = { smoke, adapterInfo, apiInputs, modelFixture, workerRun, workerFailure, workerClearCache };
+const harness = { smoke, adapterInfo, apiInputs, apiCase, modelFixture, workerRun, workerFailure, workerClearCache };
 
 export type Harness = typeof harness;
 

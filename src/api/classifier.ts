@@ -1,19 +1,17 @@
-// createClassifier: picks and loads an engine, then turns engine outputs into
-// what people want — labelled top-k probabilities and backbone features —
+// createClassifier: picks and loads an engine (src/engine: WebGPU in this
+// thread or in the Web Worker, or the CPU reference), then turns its answers
+// into what people want — labelled top-k probabilities and backbone features —
 // and owns the life cycle (calls in flight, dispose).
 import { DisposedError, GpuUnavailableError, InputError } from '../errors.js';
 import { defaultLabels } from '../model/labels.js';
-import { checkFiniteOutput } from '../model/numerics.js';
-import { softmax, topK } from '../model/top-k.js';
-import { CpuEngine } from './cpu-engine.js';
-import { DEFAULT_DTYPE, DEFAULT_INTERPOLATION, DEFAULT_MAX_BATCH, DEFAULT_TOP_K, DEFAULT_WEIGHTS, DEFAULT_WORKER_IN_PAGES } from './defaults.js';
-import type { Engine, EngineImage, LoadRequest, ModelSummary } from './engine.js';
-import { raceAbort, throwIfAborted, WorkerUnavailableError } from './errors.js';
-import { GpuEngine } from './gpu-engine.js';
-import { isNode } from './node.js';
-import { WorkerEngineAdapter } from './worker-engine.js';
+import { WEIGHT_DTYPES } from '../weights/weight-dtype.js';
+import { CpuEngine } from '../engine/cpu-engine.js';
+import type { Engine, EngineInfo, InferOptions, InferResult, LoadRequest, ModelSummary } from '../engine/engine.js';
+import { WebGpuEngine } from '../engine/webgpu-engine.js';
+import { isNode } from '../platform/node.js';
 import { createWorkerEngine } from '../worker/client.js';
-import { prepareImage, type PreparedImage } from './inputs.js';
+import { DEFAULT_DTYPE, DEFAULT_INTERPOLATION, DEFAULT_MAX_BATCH, DEFAULT_TOP_K, DEFAULT_WEIGHTS, DEFAULT_WORKER_IN_PAGES } from './defaults.js';
+import { throwIfAborted, WorkerUnavailableError } from './errors.js';
 import type {
   Classifier, ClassifierInfo, ClassifierOptions, ClassifyOptions, ImageFeatures, ImageInput, InferenceTiming, Prediction,
 } from './types.js';
@@ -22,7 +20,7 @@ function checkOptions(o: ClassifierOptions): void {
   if (o.interpolation !== undefined && o.interpolation !== 'official' && o.interpolation !== 'corrected') {
     throw new InputError('options', `interpolation must be 'official' or 'corrected', got '${String(o.interpolation)}'`);
   }
-  if (o.dtype !== undefined && !['f32', 'f16', 'int8'].includes(o.dtype)) {
+  if (o.dtype !== undefined && !WEIGHT_DTYPES.includes(o.dtype)) {
     throw new InputError('options', `dtype must be 'f32', 'f16' or 'int8', got '${String(o.dtype)}'`);
   }
   if (typeof o.device === 'string' && o.device !== 'webgpu' && o.device !== 'cpu') {
@@ -53,48 +51,74 @@ function wantsWorker(o: ClassifierOptions): boolean {
   return DEFAULT_WORKER_IN_PAGES && inBrowserPage() && sendable;
 }
 
-async function loadEngine(o: ClassifierOptions): Promise<{ engine: Engine; summary: ModelSummary }> {
-  const request: LoadRequest = {
-    weights: o.weights!, dtype: o.dtype ?? DEFAULT_DTYPE, resolution: o.resolution,
-    interpolation: o.interpolation ?? DEFAULT_INTERPOLATION, onProgress: o.onProgress, signal: o.signal,
-  };
-  if (o.device === 'cpu') {
-    const engine = new CpuEngine();
-    return { engine, summary: await engine.load(request) };
+function loadRequest(o: ClassifierOptions): LoadRequest {
+  const weights = o.weights ?? DEFAULT_WEIGHTS;
+  if (weights === undefined) {
+    throw new InputError('weights', 'no bundled model ships with this version: pass `weights` — a URL, File/Blob, ArrayBuffer ' +
+      '(or, in Node, a file path) of an official hustvl/Vim .pth checkpoint, a .safetensors state dict or a vim-webgpu file');
   }
-  const worker = () => createWorkerEngine({ workerUrl: o.workerUrl });
-  let engine: Engine = wantsWorker(o) ? new WorkerEngineAdapter(worker) : new GpuEngine({ gpu: o.gpu, device: typeof o.device === 'object' ? o.device : undefined });
+  return {
+    weights, dtype: o.dtype ?? DEFAULT_DTYPE, resolution: o.resolution, interpolation: o.interpolation ?? DEFAULT_INTERPOLATION,
+    maxBatch: o.maxBatch ?? DEFAULT_MAX_BATCH, onProgress: o.onProgress, signal: o.signal,
+  };
+}
+
+async function loaded(engine: Engine, request: LoadRequest): Promise<{ engine: Engine; summary: ModelSummary }> {
   try {
+    return { engine, summary: await engine.load(request) };
+  } catch (e) {
+    await engine.dispose().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function loadEngine(o: ClassifierOptions): Promise<{ engine: Engine; summary: ModelSummary }> {
+  const request = loadRequest(o);
+  if (o.device === 'cpu') return loaded(new CpuEngine(), request);
+  const inThread = () => new WebGpuEngine({ gpu: o.gpu, device: typeof o.device === 'object' ? o.device : undefined });
+  try {
+    if (!wantsWorker(o)) return await loaded(inThread(), request);
     try {
-      return { engine, summary: await engine.load(request) };
+      return await loaded(createWorkerEngine({ workerUrl: o.workerUrl }), request);
     } catch (e) {
       // A worker that cannot start is no reason to fail when nobody asked for one.
       if (!(e instanceof WorkerUnavailableError) || o.worker === true || o.workerUrl !== undefined) throw e;
       console.warn(`vim-webgpu: ${e.message}; running in this thread instead`);
-      engine = new GpuEngine({ gpu: o.gpu });
-      return { engine, summary: await engine.load(request) };
+      return await loaded(inThread(), request);
     }
   } catch (e) {
     if (!(e instanceof GpuUnavailableError)) throw e;
     if (!o.cpuFallback) {
       throw new GpuUnavailableError(`${e.message} To run anyway on the CPU (slow: seconds per image), pass cpuFallback: true.`);
     }
-    const cpu = new CpuEngine();
-    return { engine: cpu, summary: await cpu.load(request) };
+    return loaded(new CpuEngine(), request);
   }
 }
 
 export async function createClassifier(options: ClassifierOptions = {}): Promise<Classifier> {
   checkOptions(options);
   throwIfAborted(options.signal);
-  const { engine, summary } = await loadEngine(options);
+  return classifierFor(await loadEngine(options), options);
+}
+
+/**
+ * A classifier on an engine of the caller's (tests: the worker path over a
+ * MessageChannel in Node); `options` as createClassifier's, less the engine choice.
+ */
+export async function classifierOn(engine: Engine, options: ClassifierOptions = {}): Promise<Classifier> {
+  checkOptions(options);
+  throwIfAborted(options.signal);
+  return classifierFor(await loaded(engine, loadRequest(options)), options);
+}
+
+async function classifierFor({ engine, summary }: { engine: Engine; summary: ModelSummary }, options: ClassifierOptions): Promise<Classifier> {
   const n = summary.config.numClasses;
   const labels = options.labels ? [...options.labels] : summary.labels ?? defaultLabels(n) ?? Array.from({ length: n }, (_, i) => `class ${i}`);
   if (labels.length !== n) {
     await engine.dispose();
     throw new InputError('labels', `${labels.length} names given, the model has ${n} classes`);
   }
-  return new VimClassifier(engine, summary, labels, options.maxBatch ?? DEFAULT_MAX_BATCH);
+  return new VimClassifier(engine, summary, labels, await engine.info());
 }
 
 class VimClassifier implements Classifier {
@@ -103,7 +127,7 @@ class VimClassifier implements Classifier {
   lastTiming: InferenceTiming | undefined;
 
   constructor(private readonly engine: Engine, private readonly summary: ModelSummary,
-    private readonly labels: string[], private readonly maxBatch: number) {}
+    private readonly labels: string[], private engineInfo: EngineInfo) {}
 
   /** Runs a call, remembered until it settles so that dispose() can wait for it. */
   private track<T>(work: () => Promise<T>): Promise<T> {
@@ -115,28 +139,15 @@ class VimClassifier implements Classifier {
     return p;
   }
 
-  private async prepare(images: readonly ImageInput[], signal?: AbortSignal): Promise<PreparedImage[]> {
-    const settled = await Promise.allSettled(images.map((img, i) => prepareImage(img, this.summary.size, i)));
-    const prepared = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-    const failed = settled.find((s) => s.status === 'rejected');
-    if (failed || signal?.aborted) {
-      prepared.forEach((p) => p.release());
-      if (failed) throw (failed as PromiseRejectedResult).reason;
-      throwIfAborted(signal);
-    }
-    return prepared;
-  }
-
-  /** Notes a successful call's timing; `gpuMs` only when every pass of the call was timed. */
-  private timed(start: number, gpuMs: Array<number | undefined>): void {
-    const timing: InferenceTiming = { wallMs: performance.now() - start };
-    if (gpuMs.length > 0 && gpuMs.every((t) => t !== undefined)) timing.gpuMs = (gpuMs as number[]).reduce((a, t) => a + t, 0);
-    this.lastTiming = timing;
-  }
-
-  private predictions(row: Float32Array, k: number): Prediction[] {
-    const p = softmax(row);
-    return topK(p, k).map(({ index, value }) => ({ index, label: this.labels[index], score: value }));
+  /** One engine call, timed as the caller sees it; info() is refreshed before it resolves. */
+  private run(images: readonly ImageInput[], o: InferOptions): Promise<InferResult> {
+    return this.track(async () => {
+      const start = performance.now();
+      const r = await this.engine.infer(images, { ...o, timed: true });
+      this.lastTiming = r.gpuMs === undefined ? { wallMs: performance.now() - start } : { wallMs: performance.now() - start, gpuMs: r.gpuMs };
+      this.engineInfo = await this.engine.info();
+      return r;
+    });
   }
 
   classify(image: ImageInput, options: ClassifyOptions = {}): Promise<Prediction[]> {
@@ -144,55 +155,21 @@ class VimClassifier implements Classifier {
   }
 
   classifyBatch(images: readonly ImageInput[], options: ClassifyOptions = {}): Promise<Prediction[][]> {
-    const n = this.summary.config.numClasses;
     const k = options.topK ?? DEFAULT_TOP_K;
     if (!(k >= 1)) return Promise.reject(new InputError('options', `topK must be at least 1, got ${k}`));
-    return this.track(async () => {
-      const start = performance.now();
-      const prepared = await this.prepare(images, options.signal);
-      try {
-        const out: Prediction[][] = [];
-        const gpuMs: Array<number | undefined> = [];
-        for (let i = 0; i < prepared.length; i += this.maxBatch) {
-          const chunk: EngineImage[] = prepared.slice(i, i + this.maxBatch).map((p) => p.image);
-          const r = await raceAbort(this.engine.infer(chunk, options.signal), options.signal);
-          // Every engine's output passes the guard here (the GPU engine submits its own work, not VimGpu's).
-          const logits = checkFiniteOutput(r.logits);
-          gpuMs.push(r.gpuMs);
-          for (let b = 0; b < chunk.length; b++) out.push(this.predictions(logits.subarray(b * n, (b + 1) * n), Math.min(Math.floor(k), n)));
-        }
-        this.timed(start, gpuMs);
-        return out;
-      } finally {
-        prepared.forEach((p) => p.release());
-      }
-    });
+    return this.run(images, { topK: k, signal: options.signal })
+      .then((r) => r.top!.map((list) => list.map(({ index, score }) => ({ index, label: this.labels[index], score }))));
   }
 
   features(image: ImageInput, options: Pick<ClassifyOptions, 'signal'> = {}): Promise<ImageFeatures> {
-    return this.track(async () => {
-      const start = performance.now();
-      const [prepared] = await this.prepare([image], options.signal);
-      try {
-        const { logits, tokens, geometry: g, gpuMs } = await raceAbort(this.engine.features(prepared.image, options.signal), options.signal);
-        checkFiniteOutput(logits);
-        checkFiniteOutput(tokens, 'features');
-        this.timed(start, [gpuMs]);
-        const D = this.summary.config.embedDim;
-        const patches = new Float32Array(g.patches * D);
-        // Tokens are [patches before M//2, class token, the rest]: lift the class row out.
-        patches.set(tokens.subarray(0, g.clsIndex * D), 0);
-        patches.set(tokens.subarray((g.clsIndex + 1) * D, g.tokens * D), g.clsIndex * D);
-        const cls = tokens.slice(g.clsIndex * D, (g.clsIndex + 1) * D);
-        return { cls, patches, grid: [g.gridH, g.gridW] as [number, number], dim: D };
-      } finally {
-        prepared.release();
-      }
+    return this.run([image], { features: true, signal: options.signal }).then((r) => {
+      const g = this.summary.grid;
+      return { ...r.features![0], grid: [g[0], g[1]] as [number, number], dim: this.summary.config.embedDim };
     });
   }
 
   info(): ClassifierInfo {
-    const e = this.engine.info(), s = this.summary;
+    const e = this.engineInfo, s = this.summary;
     return {
       backend: e.backend, adapter: e.adapter, config: { ...s.config }, dtype: s.dtype, resolution: s.size,
       stride: s.stride, grid: [...s.grid] as [number, number], interpolation: s.interpolation, memoryBytes: e.memoryBytes,
@@ -204,6 +181,7 @@ class VimClassifier implements Classifier {
       // Calls already running finish (GPU work cannot be recalled); then everything is freed.
       await Promise.allSettled([...this.inFlight]);
       await this.engine.dispose();
+      this.engineInfo = { ...this.engineInfo, memoryBytes: 0, buffers: 0 };
     })();
     return this.disposing;
   }

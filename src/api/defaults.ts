@@ -1,7 +1,7 @@
 // Defaults of createClassifier, one constant each so that switching one is a
 // one-line change with a reason next to it.
 import { BUNDLED_MODEL_URL } from '../bundled-model.js';
-import type { Interpolation, WeightsDType, WeightsInput } from './types.js';
+import type { Interpolation, WeightsInput } from './types.js';
 
 /**
  * The bundled model: the Vim-Ti trained on Imagenette (10 classes, 128 px, int8,
@@ -18,8 +18,8 @@ export const DEFAULT_WEIGHTS: WeightsInput | undefined = BUNDLED_MODEL_URL;
  */
 export const DEFAULT_INTERPOLATION: Interpolation = 'official';
 
-/** f32 until the quantized kernels land (then int8, the stated default). */
-export const DEFAULT_DTYPE: WeightsDType = 'f32';
+/** Storage of a converted checkpoint's matrices: one default for every engine and the loader (weights/quantize.ts says why). */
+export { DEFAULT_DTYPE } from '../weights/quantize.js';
 
 export const DEFAULT_TOP_K = 5;
 

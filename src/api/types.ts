@@ -5,15 +5,16 @@
 import type { VimConfig } from '../model/config.js';
 import type { PosEmbedMode } from '../model/pos-embed.js';
 import type { RandomAccessSource } from '../weights/source.js';
+import type { WeightDType } from '../weights/weight-dtype.js';
 
 export type Backend = 'webgpu' | 'cpu';
 
 /**
- * Precision of the big matrices on the GPU when the weights are converted on load:
- * 'f32' (exact), 'f16' or 'int8' (per-row scales). f16/int8 need the worker engine;
- * a vim-webgpu weight file keeps its own.
+ * Precision of the big matrices when the weights are converted on load:
+ * 'f32' (exact), 'f16' or 'int8' (per-row scales), on every engine (the CPU
+ * reference runs their values expanded to float64); a vim-webgpu weight file keeps its own.
  */
-export type WeightsDType = 'f32' | 'f16' | 'int8';
+export type WeightsDType = WeightDType;
 
 /**
  * How the position table is resized for a resolution the checkpoint was not
@@ -37,11 +38,12 @@ export interface RawPixels {
  * (3, s, s) tensor at the classifier's resolution s; everything else goes
  * through the official eval transform (on the GPU). Blobs and Files are decoded
  * by the engine's PNG/JPEG decoder, which honours EXIF orientation; other
- * formats go through createImageBitmap.
+ * formats go through createImageBitmap. A string is a file path (or file: URL),
+ * in Node only: the file is read and decoded the same way.
  */
 export type ImageInput =
   | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | ImageBitmap | ImageData | VideoFrame
-  | Blob | RawPixels | Float32Array;
+  | Blob | RawPixels | Float32Array | string;
 
 /**
  * Where the weights come from: a URL (fetched, with progress), in Node also a
@@ -50,12 +52,21 @@ export type ImageInput =
  */
 export type WeightsInput = string | URL | Blob | ArrayBuffer | ArrayBufferView | RandomAccessSource;
 
+/**
+ * Progress of a load, on every engine: 'convert' while a .pth or safetensors
+ * checkpoint is read and converted (bytes: the checkpoint's); 'upload' while the
+ * weight file streams onto the device (its download and upload overlap: tensors
+ * are written as they arrive); 'ready' once the model can run.
+ */
 export interface LoadProgress {
-  phase: 'download' | 'parse' | 'upload' | 'ready';
+  phase: 'convert' | 'upload' | 'ready';
   loadedBytes: number;
   /** 0 when the server did not say. */
   totalBytes: number;
-  /** Overall fraction done, 0..1, never decreasing. */
+  /** Model tensors written so far, of tensorsTotal (0 of 0 while converting). */
+  tensorsReady: number;
+  tensorsTotal: number;
+  /** Overall fraction done, 0..1, never decreasing; 1 only when ready. */
   progress: number;
 }
 

@@ -8,8 +8,9 @@ import { VimError } from '../errors.js';
 import { parameterCount } from '../model/config.js';
 import { convertWeights } from '../weights/convert.js';
 import { fileSource } from '../weights/node-source.js';
-import { TARGET_DTYPES, type TargetDType } from '../weights/quantize.js';
+
 import { Sha256 } from '../weights/sha256.js';
+import { WEIGHT_DTYPES, type WeightDType } from '../weights/weight-dtype.js';
 
 export async function convert(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -18,8 +19,8 @@ export async function convert(argv: string[]): Promise<void> {
   });
   if (positionals.length !== 1) throw new VimError('convert needs exactly one input file: vim-webgpu convert IN --dtype int8|f16|f32 -o OUT');
   if (!values.out) throw new VimError('convert needs -o OUT');
-  const dtype = values.dtype as TargetDType;
-  if (!TARGET_DTYPES.includes(dtype)) throw new VimError(`--dtype must be one of ${TARGET_DTYPES.join(', ')}, got '${values.dtype}'`);
+  const dtype = values.dtype as WeightDType;
+  if (!WEIGHT_DTYPES.includes(dtype)) throw new VimError(`--dtype must be one of ${WEIGHT_DTYPES.join(', ')}, got '${values.dtype}'`);
   const input = positionals[0];
   const src = await fileSource(input);
   let file;

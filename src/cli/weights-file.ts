@@ -6,12 +6,13 @@ import { readFile } from 'node:fs/promises';
 import { fileSource } from '../weights/node-source.js';
 import { detectFormat, loadVimWeights } from '../weights/index.js';
 import { readSafetensorsHeader } from '../weights/safetensors.js';
-import { isEngineFile, readEngineHeader, readEngineStateDict } from '../weights/format-read.js';
+import { isVimFile, readVimFileHeader, readVimFileStateDict } from '../weights/format-read.js';
 import { loadWeights } from '../weights/stream-loader.js';
 import { deriveConfig, type VimConfig } from '../model/config.js';
 import { VimGpu } from '../model/vim-gpu.js';
 import type { GpuContext } from '../gpu/context.js';
 import type { StateDict } from '../tensor.js';
+import type { WeightDType } from '../weights/weight-dtype.js';
 
 export interface WeightsFile {
   path: string;
@@ -19,16 +20,16 @@ export interface WeightsFile {
   tensors: StateDict;
   metadata: Record<string, string>;
   /** Storage of the big matrices: f32 for checkpoints, as written for vim-webgpu files. */
-  dtype: 'f32' | 'f16' | 'int8';
+  dtype: WeightDType;
   engineFile: boolean;
 }
 
 export async function readWeightsFile(path: string): Promise<WeightsFile> {
   const src = await fileSource(path);
   try {
-    if (await isEngineFile(src)) {
-      const header = await readEngineHeader(src);
-      const tensors = await readEngineStateDict(src, header);
+    if (await isVimFile(src)) {
+      const header = await readVimFileHeader(src);
+      const tensors = await readVimFileStateDict(src, header);
       return { path, config: deriveConfig(tensors, src.name), tensors, metadata: header.metadata, dtype: header.target, engineFile: true };
     }
     const metadata = (await detectFormat(src)) === 'safetensors' ? (await readSafetensorsHeader(src)).metadata : {};

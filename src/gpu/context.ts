@@ -2,6 +2,7 @@
 // the pipeline cache and the buffer registry. One per device.
 import { GpuUnavailableError } from '../errors.js';
 import { BufferRegistry } from './buffers.js';
+import { DeviceWatcher } from './device-loss.js';
 import { PipelineCache } from './pipeline-cache.js';
 
 export interface GpuFeatures {
@@ -16,6 +17,8 @@ export interface GpuContext {
   features: GpuFeatures;
   pipelines: PipelineCache;
   buffers: BufferRegistry;
+  /** Whether the device is lost, and waiting on its work with that in mind (device-loss.ts). */
+  loss: DeviceWatcher;
   /**
    * The GPU object the device came from. Held only to keep it alive: Dawn in
    * Node stops delivering events (mapAsync and onSubmittedWorkDone never
@@ -74,6 +77,7 @@ export function wrapDevice(device: GPUDevice, info: GPUAdapterInfo | undefined, 
     },
     pipelines: new PipelineCache(device),
     buffers: new BufferRegistry(device),
+    loss: new DeviceWatcher(device),
     gpu,
   };
 }

@@ -10,13 +10,13 @@ import type { GpuContext } from '../gpu/context.js';
 import type { StateDict } from '../tensor.js';
 import { numel } from '../tensor.js';
 import { expectedTensors, type VimConfig } from './config.js';
+import type { WeightDType } from '../weights/weight-dtype.js';
 
-export type WeightStorage = 'f32' | 'f16' | 'i8';
 
 /** A Linear weight (N, K) as the matmul reads it: elements of `type`, per-row f32 scales for int8. */
 export interface GpuMatrix {
   buffer: GPUBuffer;
-  type: WeightStorage;
+  type: WeightDType;
   scales?: GPUBuffer;
 }
 
@@ -58,12 +58,12 @@ export interface WeightSlot {
   /** Also the buffer's label: 'l3.x_proj', 'l3.x_proj.scales', 'head', ... */
   key: string;
   /** Element type of the buffer (scales and non-matrix buffers are f32). */
-  type: WeightStorage;
+  type: WeightDType;
   byteLength: number;
   parts: SlotPart[];
 }
 
-const ITEM: Record<WeightStorage, number> = { f32: 4, f16: 2, i8: 1 };
+const ITEM: Record<WeightDType, number> = { f32: 4, f16: 2, int8: 1 };
 const SCALE = '.scale';
 
 /**
@@ -72,12 +72,12 @@ const SCALE = '.scale';
  * part starts on a 4-byte boundary (queue.writeBuffer's rule); otherwise it is
  * expanded to f32 on upload.
  */
-export function weightSlots(cfg: VimConfig, storage: (tensor: string) => WeightStorage = () => 'f32'): WeightSlot[] {
+export function weightSlots(cfg: VimConfig, storage: (tensor: string) => WeightDType = () => 'f32'): WeightSlot[] {
   const shapes = new Map(expectedTensors(cfg));
   const slots: WeightSlot[] = [];
   const add = (key: string, tensors: string[], matrix = false) => {
     const types = new Set(tensors.map(storage));
-    let type: WeightStorage = matrix && types.size === 1 ? [...types][0] : 'f32';
+    let type: WeightDType = matrix && types.size === 1 ? [...types][0] : 'f32';
     const lengths = tensors.map((t) => numel(shapes.get(t)!) * ITEM[type]);
     if (lengths.slice(0, -1).some((n) => n % 4 !== 0)) type = 'f32';
     const item = ITEM[type];
@@ -88,7 +88,7 @@ export function weightSlots(cfg: VimConfig, storage: (tensor: string) => WeightS
       return part;
     });
     slots.push({ key, type, byteLength: at, parts });
-    if (type === 'i8') {
+    if (type === 'int8') {
       let s = 0;
       const scaleParts = tensors.map((t) => {
         const part = { tensor: t + SCALE, byteOffset: s, byteLength: shapes.get(t)![0] * 4 };
@@ -136,7 +136,7 @@ export function assembleWeights(cfg: VimConfig, slots: readonly WeightSlot[], bu
   };
   const mat = (key: string): GpuMatrix => {
     const type = types.get(key) ?? 'f32';
-    return type === 'i8' ? { buffer: buf(key), type, scales: buf(`${key}.scales`) } : { buffer: buf(key), type };
+    return type === 'int8' ? { buffer: buf(key), type, scales: buf(`${key}.scales`) } : { buffer: buf(key), type };
   };
   const layers: LayerWeights[] = [];
   for (let l = 0; l < cfg.depth; l++) {

@@ -13,7 +13,7 @@ import type { GpuContext } from '../gpu/context.js';
 import { encodeDispatches, releaseDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { readBuffer } from '../gpu/buffers.js';
 import { PassTimer, readPassMs } from '../gpu/pass-timer.js';
-import { DeviceLostError, DisposedError, InputError, LimitExceededError } from '../errors.js';
+import { DisposedError, InputError, LimitExceededError } from '../errors.js';
 import { checkFiniteInput, checkFiniteOutput } from './numerics.js';
 import type { StateDict } from '../tensor.js';
 import { geometry, inferStride, type Geometry, type VimConfig } from './config.js';
@@ -31,7 +31,16 @@ export interface VimGpuOptions {
   posEmbed?: Float32Array;
   /** Time forwardTimed() and forwardWithFeatures() on the GPU where the device has 'timestamp-query' (default true). */
   timing?: boolean;
+  /**
+   * Plans (activation buffers for one batch and input size) kept at most; the one
+   * used longest ago is freed to make room (default DEFAULT_MAX_PLANS). A caller
+   * must take a plan and submit its work with no await in between (engines do).
+   */
+  maxPlans?: number;
 }
+
+/** A few shapes in use at once (a batch and its remainder, a features call) without unbounded growth. */
+export const DEFAULT_MAX_PLANS = 4;
 
 /** Logits (B × classes), and the forward pass's GPU time where it was measured. */
 export interface ForwardResult {
@@ -78,15 +87,6 @@ export class VimGpu {
   private disposed = false;
   /** Made on the first timed forward. */
   private timer?: PassTimer;
-  /** Why the device was lost, once `device.lost` has settled. */
-  private lostReason?: string;
-  /**
-   * Rejecters of the calls waiting on a readback, told when the device is lost.
-   * A set rather than a race against `device.lost` per call: each race would leave
-   * a reaction (holding the call's result) on a promise that never settles.
-   */
-  private readonly waiters = new Set<(e: Error) => void>();
-
   /**
    * From a host state dict (uploaded as f32), or from weights already on the GPU
    * (the streaming loader's, possibly f16/int8), which the model then owns.
@@ -99,11 +99,6 @@ export class VimGpu {
       if (options.posEmbed) replacePosEmbed(ctx, weights, options.posEmbed);
     }
     this.checkWeightBindings();
-    void ctx.device.lost.then((info) => {
-      this.lostReason = info.message || info.reason || 'unknown';
-      for (const reject of this.waiters) reject(this.lostError());
-      this.waiters.clear();
-    });
   }
 
   /** The stride this model uses at an input size (the one its position table fits). */
@@ -125,10 +120,13 @@ export class VimGpu {
     const s = this.strideFor(height, width, stride);
     const key = `${batch}:${height}x${width}:${s}`;
     let plan = this.plans.get(key);
-    if (!plan) {
+    if (plan) {
+      this.plans.delete(key); // re-inserted last: the Map's order is the order of use
+    } else {
       plan = this.buildPlan(batch, geometry(this.config, height, width, s));
-      this.plans.set(key, plan);
+      this.evictFor(1);
     }
+    this.plans.set(key, plan);
     return plan;
   }
 
@@ -152,6 +150,24 @@ export class VimGpu {
     encodeDispatches(pass, sc.pack);
     sc.encoded = true;
   }
+
+  /** Frees the plans used longest ago until `room` more fit. Work already submitted with them still completes (WebGPU defers the free). */
+  private evictFor(room: number): void {
+    const max = Math.max(1, this.options.maxPlans ?? DEFAULT_MAX_PLANS);
+    for (const [key, old] of this.plans) {
+      if (this.plans.size + room <= max) break;
+      this.plans.delete(key);
+      this.freePlan(old);
+    }
+  }
+
+  private freePlan(p: ForwardPlan): void {
+    for (const b of p.buffers) this.ctx.buffers.destroy(b);
+    for (const s of p.stages) releaseDispatches(this.ctx, s.dispatches);
+  }
+
+  /** Plans held now (tests of the bound). */
+  get planCount(): number { return this.plans.size; }
 
   private buildPlan(batch: number, g: Geometry): ForwardPlan {
     const c = this.config;
@@ -258,7 +274,7 @@ export class VimGpu {
    */
   submit(plan: ForwardPlan, input: Float32Array, timed = false): GPUBuffer | undefined {
     this.assertLive();
-    if (this.lostReason !== undefined) throw this.lostError();
+    this.ctx.loss.check();
     this.writeInput(plan, input);
     const timer = timed ? this.passTimer() : undefined;
     const groups = submitGroups(plan.stages);
@@ -298,7 +314,7 @@ export class VimGpu {
   private async run(input: Float32Array, batch: number, height: number, width: number, stride: number | undefined, timed: boolean): Promise<ForwardResult> {
     const plan = this.plan(batch, height, width, stride);
     const stamps = this.submit(plan, input, timed);
-    const [logits, gpuMs] = await this.settle(Promise.all([
+    const [logits, gpuMs] = await this.ctx.loss.watch(Promise.all([
       readBuffer(this.ctx.device, plan.act.logits, plan.sizes.logits),
       stamps && readPassMs(stamps),
     ]));
@@ -312,7 +328,7 @@ export class VimGpu {
   async forwardWithFeatures(input: Float32Array, batch: number, height: number, width: number, stride?: number): Promise<ForwardResult & { tokens: Float32Array; geometry: Geometry }> {
     const plan = this.plan(batch, height, width, stride);
     const stamps = this.submit(plan, input, true);
-    const [logits, tokens, gpuMs] = await this.settle(Promise.all([
+    const [logits, tokens, gpuMs] = await this.ctx.loss.watch(Promise.all([
       readBuffer(this.ctx.device, plan.act.logits, plan.sizes.logits),
       readBuffer(this.ctx.device, plan.act.normed, plan.sizes.normed),
       stamps && readPassMs(stamps),
@@ -343,10 +359,7 @@ export class VimGpu {
 
   /** Frees the activation buffers of every plan, and the scan constants made with them (weights stay). */
   releasePlans(): void {
-    for (const p of this.plans.values()) {
-      for (const b of p.buffers) this.ctx.buffers.destroy(b);
-      for (const s of p.stages) releaseDispatches(this.ctx, s.dispatches);
-    }
+    for (const p of this.plans.values()) this.freePlan(p);
     this.plans.clear();
     if (this.scanConsts) {
       for (const b of this.scanConsts.buffers) this.ctx.buffers.destroy(b);
@@ -382,27 +395,5 @@ export class VimGpu {
 
   private assertLive(): void {
     if (this.disposed) throw new DisposedError('VimGpu: used after dispose()');
-  }
-
-  private lostError(): DeviceLostError {
-    return new DeviceLostError(`the GPU device was lost (${this.lostReason ?? 'unknown'}); ` +
-      'create a new device and model to continue');
-  }
-
-  /**
-   * The readbacks' results, or DeviceLostError if the device is lost meanwhile:
-   * a lost device may leave mapAsync pending forever, or reject it with an
-   * untyped error before `device.lost` settles.
-   */
-  private settle<T>(reads: Promise<T>): Promise<T> {
-    return new Promise((resolve, reject) => {
-      if (this.lostReason !== undefined) return reject(this.lostError());
-      this.waiters.add(reject);
-      reads.then(resolve, async (e: unknown) => {
-        // Give `lost` a moment to settle before deciding the failure was something else.
-        for (let waited = 0; this.lostReason === undefined && waited < 1000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-        reject(this.lostReason !== undefined ? this.lostError() : e);
-      }).finally(() => this.waiters.delete(reject));
-    });
   }
 }

@@ -9,6 +9,7 @@ import weightElements from '../../shaders/weight-elements.wgsl?raw';
 import type { GpuContext } from '../gpu/context.js';
 import { makeDispatch, packParams, type Dispatch } from '../gpu/dispatch.js';
 import type { KernelSource } from '../gpu/pipeline-cache.js';
+import type { WeightDType } from '../weights/weight-dtype.js';
 
 const code = `${weightElements}\n${matmulCode}`;
 
@@ -16,8 +17,7 @@ export type MatmulEpilogue = 'none' | 'bias' | 'bias-softplus';
 const EPILOGUE_CODE: Record<MatmulEpilogue, number> = { 'none': 0, 'bias': 1, 'bias-softplus': 2 };
 
 /** Storage of W: f32; f16 two per u32 word; int8 four per word with one f32 scale per row. */
-export type MatmulWeightType = 'f32' | 'f16' | 'i8';
-const WDTYPE_CODE: Record<MatmulWeightType, number> = { f32: 0, f16: 1, i8: 2 };
+const WDTYPE_CODE: Record<WeightDType, number> = { f32: 0, f16: 1, int8: 2 };
 
 /**
  * How X is formed where it is loaded (shaders/matmul.wgsl, PROLOGUE):
@@ -59,8 +59,8 @@ export interface MatmulOptions {
   /** (groups, N, K) row-major, PyTorch Linear layout, stored as wType */
   w: GPUBuffer;
   /** default 'f32'; offsets and strides of W stay in elements whatever the type */
-  wType?: MatmulWeightType;
-  /** (groups, N) f32 row scales; required when wType is 'i8' */
+  wType?: WeightDType;
+  /** (groups, N) f32 row scales; required when wType is 'int8' */
   scales?: GPUBuffer;
   /** output rows of ldy elements from yOffset; columns 0..N−1 are written */
   y: GPUBuffer;
@@ -95,7 +95,7 @@ export interface MatmulOptions {
 }
 
 /** The pipeline: tile shape (or the direct kernel), vec4 loads or not, epilogue, storage of W, prologue. */
-export function matmulKernel(variant: MatmulVariant, vec4: boolean, epilogue: MatmulEpilogue, wType: MatmulWeightType = 'f32', prologue: PrologueKind = 'none'): KernelSource {
+export function matmulKernel(variant: MatmulVariant, vec4: boolean, epilogue: MatmulEpilogue, wType: WeightDType = 'f32', prologue: PrologueKind = 'none'): KernelSource {
   // Defaults are left out, so the plain pipelines and cache keys are what they always were.
   const flags = {
     VEC4: vec4 ? 1 : 0, EPILOGUE: EPILOGUE_CODE[epilogue],
@@ -107,7 +107,7 @@ export function matmulKernel(variant: MatmulVariant, vec4: boolean, epilogue: Ma
 }
 
 /** Every variant (30 pipelines per weight type: slow to compile on a software adapter; prefer matmulKernelFor). */
-export function matmulKernels(wTypes: readonly MatmulWeightType[] = ['f32']): KernelSource[] {
+export function matmulKernels(wTypes: readonly WeightDType[] = ['f32']): KernelSource[] {
   const out: KernelSource[] = [];
   for (const wType of wTypes) {
     for (const variant of [...Object.keys(MATMUL_TILES), 'direct'] as MatmulVariant[]) {
@@ -173,7 +173,7 @@ function resolve(o: MatmulShape, label: string, hasBias: boolean, hasScales: boo
   for (const [n, v] of Object.entries({ M, N, K, groups })) checkInt(label, n, v, 1);
   for (const [n, v] of Object.entries({ xOffset, wOffset, yOffset, biasOffset, gsX, gsW, gsBias, gsY, scaleOffset, gsScale })) checkInt(label, n, v);
   if (!(wType in WDTYPE_CODE)) throw new RangeError(`${label}: unknown weight type '${String(wType)}'`);
-  if (wType === 'i8' && !hasScales) throw new RangeError(`${label}: int8 weights need a scales buffer`);
+  if (wType === 'int8' && !hasScales) throw new RangeError(`${label}: int8 weights need a scales buffer`);
   if (lda < K) throw new RangeError(`${label}: lda = ${lda} is smaller than K = ${K}`);
   if (ldy < N) throw new RangeError(`${label}: ldy = ${ldy} is smaller than N = ${N}`);
   if (epilogue !== 'none' && !hasBias) throw new RangeError(`${label}: the '${epilogue}' epilogue needs a bias buffer`);

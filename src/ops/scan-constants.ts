@@ -6,7 +6,7 @@ import weightElements from '../../shaders/weight-elements.wgsl?raw';
 import type { GpuContext } from '../gpu/context.js';
 import { makeDispatch, packParams, type Dispatch } from '../gpu/dispatch.js';
 import type { KernelSource } from '../gpu/pipeline-cache.js';
-import type { MatmulWeightType } from './matmul.js';
+import type { WeightDType } from '../weights/weight-dtype.js';
 
 export const scanConstantsKernel: KernelSource = { name: 'scan-constants', code: `${weightElements}\n${packCode}` };
 
@@ -20,7 +20,7 @@ export interface ScanConstantsArgs {
   /** (2, E) */ convBias: GPUBuffer;
   /** (2, E, R) stored as dtType; int8 rows scaled by dtScales (2, E) */
   dtWeight: GPUBuffer;
-  dtType: MatmulWeightType;
+  dtType: WeightDType;
   dtScales?: GPUBuffer;
   /** (2, E) */ dtBias: GPUBuffer;
   /** (2, E, N) */ aLog: GPUBuffer;
@@ -34,13 +34,13 @@ export interface ScanConstantsArgs {
   label?: string;
 }
 
-const DTYPE_CODE: Record<MatmulWeightType, number> = { f32: 0, f16: 1, i8: 2 };
+const DTYPE_CODE: Record<WeightDType, number> = { f32: 0, f16: 1, int8: 2 };
 
 export function scanConstantsDispatch(ctx: GpuContext, a: ScanConstantsArgs): Dispatch {
   for (const [n, v] of Object.entries({ E: a.E, N: a.N, R: a.R, taps: a.taps })) {
     if (!(Number.isInteger(v) && v > 0)) throw new RangeError(`scan constants: ${n} must be a positive integer, got ${v}`);
   }
-  if (a.dtType === 'i8' && !a.dtScales) throw new RangeError('scan constants: int8 dt_proj weights need their scales');
+  if (a.dtType === 'int8' && !a.dtScales) throw new RangeError('scan constants: int8 dt_proj weights need their scales');
   const rows = 2 * a.E;
   const stride = scanConstantsStride(a.taps, a.N, a.R);
   const params = packParams([rows, a.taps, a.N, a.R, stride, DTYPE_CODE[a.dtType]]);

@@ -7,18 +7,19 @@ import { VimError, WeightFormatError } from '../errors.js';
 import { deriveConfig, expectedTensors, type VimConfig } from '../model/config.js';
 import { detectFormat } from './index.js';
 import { toFloat32, ITEM_SIZE } from './dtype.js';
-import { FILE_DTYPE, SCALE_SUFFIX } from './format.js';
-import { checkEntryFinite, decodeEntry, isEngineFile, readEngineHeader, verifyEntry } from './format-read.js';
+import { FILE_DTYPE, FILE_STORAGE, SCALE_SUFFIX } from './format.js';
+import { checkEntryFinite, decodeEntry, isVimFile, readVimFileHeader, verifyEntry } from './format-read.js';
 import { firstNonFinite, nonFiniteTensor } from './finite.js';
-import { writeEngineFile, type EngineFile, type WriteEntry, type WriteOptions } from './format-write.js';
+import { writeEngineFile, type VimFile, type WriteEntry, type WriteOptions } from './format-write.js';
 import { openPth, type PthTensor } from './pth.js';
-import { DEFAULT_POLICY, encodeF16, quantizeInt8, type QuantPolicy, type StorageDType, type TargetDType } from './quantize.js';
+import { DEFAULT_POLICY, encodeF16, quantizeInt8, type QuantPolicy } from './quantize.js';
 import { readSafetensorsHeader } from './safetensors.js';
 import type { RandomAccessSource } from './source.js';
 import { gatherStrided, lastElement } from './tensor-info.js';
+import { WEIGHT_DTYPES, type WeightDType } from './weight-dtype.js';
 
 export interface ConvertOptions {
-  dtype: TargetDType;
+  dtype: WeightDType;
   policy?: QuantPolicy;
   /** Source bytes read so far, of the model tensors' total (monotonic). */
   onProgress?: (readBytes: number, totalBytes: number) => void;
@@ -32,8 +33,8 @@ interface OpenedSource {
   read(name: string): Promise<{ data: Float32Array; bytes: number }>;
 }
 
-export async function convertWeights(src: RandomAccessSource, o: ConvertOptions): Promise<EngineFile> {
-  if (!['f32', 'f16', 'int8'].includes(o.dtype)) throw new VimError(`unknown dtype '${o.dtype}': use f32, f16 or int8`);
+export async function convertWeights(src: RandomAccessSource, o: ConvertOptions): Promise<VimFile> {
+  if (!WEIGHT_DTYPES.includes(o.dtype)) throw new VimError(`unknown dtype '${o.dtype}': use f32, f16 or int8`);
   const policy = o.policy ?? DEFAULT_POLICY;
   const opened = await openSource(src);
   const { config } = opened;
@@ -48,10 +49,10 @@ export async function convertWeights(src: RandomAccessSource, o: ConvertOptions)
     // Refused here too: f16 and f32 would carry NaN/Inf into the file unnoticed.
     const bad = firstNonFinite(data);
     if (bad >= 0) throw nonFiniteTensor(src.name, name, data[bad], bad);
-    let storage: StorageDType = policy.storageFor(name, shape, o.dtype);
+    let storage: WeightDType = policy.storageFor(name, shape, o.dtype);
     // Values past f16's range would become infinities: such a tensor stays f32.
     if (storage === 'f16' && data.some((v) => Math.abs(v) > 65504)) storage = 'f32';
-    if (storage === 'i8') {
+    if (storage === 'int8') {
       let q;
       try {
         q = quantizeInt8(data, shape[0]);
@@ -60,10 +61,10 @@ export async function convertWeights(src: RandomAccessSource, o: ConvertOptions)
       }
       entries.push({ name: name + SCALE_SUFFIX, dtype: 'F32', shape: [shape[0]], bytes: bytesOf(q.scales) });
       entries.push({ name, dtype: 'I8', shape, bytes: bytesOf(q.q) });
-      quantization[name] = { storage, scheme: 'symmetric-per-output-channel', scale: name + SCALE_SUFFIX };
+      quantization[name] = { storage: FILE_STORAGE.int8, scheme: 'symmetric-per-output-channel', scale: name + SCALE_SUFFIX };
     } else {
       entries.push({ name, dtype: FILE_DTYPE[storage], shape, bytes: bytesOf(storage === 'f16' ? encodeF16(data) : data) });
-      if (storage === 'f16') quantization[name] = { storage };
+      if (storage === 'f16') quantization[name] = { storage: FILE_STORAGE.f16 };
     }
     o.onProgress?.(readBytes, opened.totalBytes);
   }
@@ -85,7 +86,7 @@ function bytesOf(a: Float32Array | Uint16Array | Int8Array): Uint8Array {
 
 async function openSource(src: RandomAccessSource): Promise<OpenedSource> {
   if (await detectFormat(src) === 'pth') return openPthSource(src);
-  if (await isEngineFile(src)) return openEngineSource(src);
+  if (await isVimFile(src)) return openEngineSource(src);
   const header = await readSafetensorsHeader(src);
   const byName = new Map(header.tensors.map((t) => [t.name, t]));
   const config = deriveConfig(byName, src.name);
@@ -124,7 +125,7 @@ async function openPthSource(src: RandomAccessSource): Promise<OpenedSource> {
 
 /** Our own format as input: re-encode at another dtype (int8 data stays as rounded). */
 async function openEngineSource(src: RandomAccessSource): Promise<OpenedSource> {
-  const h = await readEngineHeader(src);
+  const h = await readVimFileHeader(src);
   const read = async (name: string) => {
     const e = name.endsWith(SCALE_SUFFIX) ? h.scales.get(name.slice(0, -SCALE_SUFFIX.length))! : h.weights.get(name)!;
     const bytes = await src.read(h.dataStart + e.begin, e.end - e.begin);

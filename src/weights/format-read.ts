@@ -3,7 +3,7 @@
 // in f32, for re-conversion, and for tests). GPU loading is stream-loader.ts.
 import { IntegrityError } from '../errors.js';
 import type { StateDict } from '../tensor.js';
-import { headerLength, parseEngineHeader, type EngineEntry, type EngineHeader } from './format.js';
+import { headerLength, parseVimFileHeader, type VimFileEntry, type VimFileHeader } from './format.js';
 import { halfToFloat } from './dtype.js';
 import { firstNonFinite, firstNonFiniteHalf, nonFiniteTensor } from './finite.js';
 import { digestHex } from './sha256.js';
@@ -12,13 +12,13 @@ import type { RandomAccessSource } from './source.js';
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Reads and validates the header of a vim-webgpu file. */
-export async function readEngineHeader(src: RandomAccessSource): Promise<EngineHeader> {
+export async function readVimFileHeader(src: RandomAccessSource): Promise<VimFileHeader> {
   const length = headerLength(await src.read(0, Math.min(8, src.size)), src.name, src.size);
-  return parseEngineHeader(await src.read(0, 8 + length), src.name, src.size);
+  return parseVimFileHeader(await src.read(0, 8 + length), src.name, src.size);
 }
 
 /** True when a safetensors file says it is ours (cheap: reads the header only). */
-export async function isEngineFile(src: RandomAccessSource): Promise<boolean> {
+export async function isVimFile(src: RandomAccessSource): Promise<boolean> {
   try {
     const length = headerLength(await src.read(0, Math.min(8, src.size)), src.name, src.size);
     const text = new TextDecoder().decode(await src.read(8, length));
@@ -33,7 +33,7 @@ export async function isEngineFile(src: RandomAccessSource): Promise<boolean> {
  * Float32 values of one entry. `scale` is the bytes of its scale entry (int8 only).
  * The bytes may sit at any offset: they are copied where a view would need alignment.
  */
-export function decodeEntry(e: EngineEntry, bytes: Uint8Array, scale?: Uint8Array): Float32Array {
+export function decodeEntry(e: VimFileEntry, bytes: Uint8Array, scale?: Uint8Array): Float32Array {
   const n = e.shape.reduce((a, b) => a * b, 1);
   if (bytes.byteLength < e.end - e.begin) throw new RangeError(`${e.name}: ${bytes.byteLength} bytes, need ${e.end - e.begin}`);
   if (e.dtype === 'F32') return f32View(bytes, n);
@@ -62,7 +62,7 @@ function f32View(bytes: Uint8Array, n: number): Float32Array {
  * NumericsError naming it. A valid hash proves only that the file is what was
  * written, not that what was written is usable. Int8 values are always finite.
  */
-export function checkEntryFinite(file: string, e: EngineEntry, bytes: Uint8Array): void {
+export function checkEntryFinite(file: string, e: VimFileEntry, bytes: Uint8Array): void {
   if (e.dtype === 'F32') {
     const values = f32View(bytes, (e.end - e.begin) / 4);
     const i = firstNonFinite(values);
@@ -77,15 +77,15 @@ export function checkEntryFinite(file: string, e: EngineEntry, bytes: Uint8Array
 }
 
 /** Checks an entry's bytes against the header's sha256 (a typed error naming the tensor). */
-export async function verifyEntry(file: string, e: EngineEntry, bytes: Uint8Array): Promise<void> {
+export async function verifyEntry(file: string, e: VimFileEntry, bytes: Uint8Array): Promise<void> {
   const got = await digestHex(bytes.subarray(0, e.end - e.begin));
   if (got !== e.sha256) throw new IntegrityError(file, `tensor '${e.name}'`, e.sha256, got);
 }
 
 /** Every model tensor as float32 (int8 and f16 expanded), each verified against its hash. */
-export async function readEngineStateDict(src: RandomAccessSource, header?: EngineHeader): Promise<StateDict> {
-  const h = header ?? await readEngineHeader(src);
-  const read = async (e: EngineEntry) => {
+export async function readVimFileStateDict(src: RandomAccessSource, header?: VimFileHeader): Promise<StateDict> {
+  const h = header ?? await readVimFileHeader(src);
+  const read = async (e: VimFileEntry) => {
     const bytes = await src.read(h.dataStart + e.begin, e.end - e.begin);
     await verifyEntry(src.name, e, bytes);
     checkEntryFinite(src.name, e, bytes);

@@ -6,8 +6,9 @@ import type { VimConfig } from '../model/config.js';
 import {
   ALIGNMENT, FORMAT_NAME, FORMAT_VERSION, PAD_PREFIX, type FileDType,
 } from './format.js';
-import type { StorageDType, TargetDType } from './quantize.js';
+
 import { digestHex } from './sha256.js';
+import type { WeightDType } from './weight-dtype.js';
 
 export interface WriteEntry {
   name: string;
@@ -17,7 +18,7 @@ export interface WriteEntry {
   bytes: Uint8Array;
 }
 
-export interface EngineFile {
+export interface VimFile {
   /** The 8-byte length, the JSON header and its padding. */
   header: Uint8Array;
   /** The data section in order; header followed by parts is the file. */
@@ -29,16 +30,17 @@ export interface EngineFile {
 
 export interface WriteOptions {
   config: VimConfig;
-  target: TargetDType;
+  target: WeightDType;
   /** Logical tensor name → its storage and scale entry, for every non-f32 tensor. */
-  quantization: Record<string, { storage: StorageDType; scheme?: string; scale?: string }>;
+  /** `storage` as the file writes it (FILE_STORAGE). */
+  quantization: Record<string, { storage: string; scheme?: string; scale?: string }>;
   /** Shown in the metadata: where the weights came from (file name, no path). */
   source?: string;
   /** Descriptive entries carried over from the source file (classes, arch); never override ours. */
   carried?: Record<string, string>;
 }
 
-export async function writeEngineFile(entries: WriteEntry[], o: WriteOptions): Promise<EngineFile> {
+export async function writeEngineFile(entries: WriteEntry[], o: WriteOptions): Promise<VimFile> {
   const layout: Array<WriteEntry & { begin: number }> = [];
   let at = 0, pads = 0;
   for (const e of entries) {
@@ -76,7 +78,7 @@ export async function writeEngineFile(entries: WriteEntry[], o: WriteOptions): P
 }
 
 /** The whole file in one buffer (tests, small models, the browser's cache). */
-export function concatEngineFile(f: EngineFile): Uint8Array {
+export function concatVimFile(f: VimFile): Uint8Array {
   const out = new Uint8Array(f.byteLength);
   out.set(f.header, 0);
   let at = f.header.length;

@@ -1,4 +1,4 @@
-// The engine's weight format, "vim-webgpu" v1: a valid safetensors file (any
+// The vim-webgpu weight format ("vim files" in code: VimFileHeader, uploadVimFile), v1: a valid safetensors file (any
 // safetensors reader lists and loads it) whose __metadata__ says how to use it.
 // weights/FORMAT.md is the prose specification; this module is the executable
 // one: the names, and the validation every header passes before a single GPU
@@ -7,7 +7,8 @@
 import { ModelShapeError, WeightFormatError } from '../errors.js';
 import { deriveConfig, type VimConfig } from '../model/config.js';
 import { shapeString } from '../tensor.js';
-import type { StorageDType, TargetDType } from './quantize.js';
+import { WEIGHT_DTYPES, type WeightDType } from './weight-dtype.js';
+
 
 export const FORMAT_NAME = 'vim-webgpu';
 export const FORMAT_VERSION = 1;
@@ -22,10 +23,12 @@ export const MAX_HEADER_BYTES = 8 << 20;
 export const MAX_DATA_BYTES = 1 << 30;
 
 export type FileDType = 'F32' | 'F16' | 'I8' | 'U8';
-export const FILE_DTYPE: Record<StorageDType, FileDType> = { f32: 'F32', f16: 'F16', i8: 'I8' };
+export const FILE_DTYPE: Record<WeightDType, FileDType> = { f32: 'F32', f16: 'F16', int8: 'I8' };
+/** A reduced tensor's "storage" in the file's quantization table (FORMAT.md): the file's own tokens, kept as written. */
+export const FILE_STORAGE: Record<Exclude<WeightDType, 'f32'>, string> = { f16: 'f16', int8: 'i8' };
 export const FILE_ITEM_SIZE: Record<FileDType, number> = { F32: 4, F16: 2, I8: 1, U8: 1 };
 
-export interface EngineEntry {
+export interface VimFileEntry {
   name: string;
   dtype: FileDType;
   shape: number[];
@@ -36,25 +39,25 @@ export interface EngineEntry {
   kind: 'weight' | 'scale' | 'pad';
 }
 
-export interface EngineHeader {
+export interface VimFileHeader {
   file: string;
   /** 8 + JSON length: where the data section starts. */
   dataStart: number;
   dataBytes: number;
   fileBytes: number;
   config: VimConfig;
-  target: TargetDType;
+  target: WeightDType;
   /** Every entry, in data order (contiguous, non-overlapping). */
-  entries: EngineEntry[];
+  entries: VimFileEntry[];
   /** The model's tensors by official name (their file dtype is their storage). */
-  weights: Map<string, EngineEntry>;
+  weights: Map<string, VimFileEntry>;
   /** weight name → its per-row scale entry (int8 weights only). */
-  scales: Map<string, EngineEntry>;
+  scales: Map<string, VimFileEntry>;
   metadata: Record<string, string>;
 }
 
-export function storageOf(e: EngineEntry): StorageDType {
-  return e.dtype === 'F16' ? 'f16' : e.dtype === 'I8' ? 'i8' : 'f32';
+export function storageOf(e: VimFileEntry): WeightDType {
+  return e.dtype === 'F16' ? 'f16' : e.dtype === 'I8' ? 'int8' : 'f32';
 }
 
 /** The header length from the first 8 bytes, checked before the header is awaited. */
@@ -77,7 +80,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * length bytes of the file; `fileBytes` is the whole file's size when known
  * (Content-Length, Blob.size), so a wrong length fails here, before any download.
  */
-export function parseEngineHeader(prefix: Uint8Array, file: string, fileBytes?: number): EngineHeader {
+export function parseVimFileHeader(prefix: Uint8Array, file: string, fileBytes?: number): VimFileHeader {
   const fail = (detail: string): never => { throw new WeightFormatError(file, detail); };
   const length = headerLength(prefix, file, fileBytes);
   const dataStart = 8 + length;
@@ -91,7 +94,7 @@ export function parseEngineHeader(prefix: Uint8Array, file: string, fileBytes?: 
   if (!isRecord(json)) return fail('header is not a JSON object');
   const metadata = parseMetadata(json.__metadata__, fail);
   const hashes = jsonField(metadata, 'sha256', fail);
-  const entries: EngineEntry[] = [];
+  const entries: VimFileEntry[] = [];
   for (const [name, value] of Object.entries(json)) {
     if (name === '__metadata__') continue;
     entries.push(parseEntry(name, value, hashes[name], fail));
@@ -114,8 +117,8 @@ export function parseEngineHeader(prefix: Uint8Array, file: string, fileBytes?: 
   const { weights, scales } = classify(entries, file, fail);
   checkQuantization(jsonField(metadata, 'quantization', fail), weights, fail);
   const config = checkConfig(weights, metadata, file, fail);
-  const target = metadata.dtype as TargetDType;
-  if (!['f32', 'f16', 'int8'].includes(target)) fail(`__metadata__ dtype '${metadata.dtype}' is not f32, f16 or int8`);
+  const target = metadata.dtype as WeightDType;
+  if (!(WEIGHT_DTYPES as readonly string[]).includes(target)) fail(`__metadata__ dtype '${metadata.dtype}' is not f32, f16 or int8`);
   return { file, dataStart, dataBytes, fileBytes: dataStart + dataBytes, config, target, entries, weights, scales, metadata };
 }
 
@@ -144,7 +147,7 @@ function jsonField(metadata: Record<string, string>, key: string, fail: (d: stri
   return v;
 }
 
-function parseEntry(name: string, value: unknown, hash: unknown, fail: (d: string) => never): EngineEntry {
+function parseEntry(name: string, value: unknown, hash: unknown, fail: (d: string) => never): VimFileEntry {
   if (!isRecord(value)) return fail(`entry '${name}' is not an object`);
   const { dtype, shape, data_offsets: offsets } = value;
   if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'I8' && dtype !== 'U8') return fail(`entry '${name}' has dtype ${String(dtype)}; ${FORMAT_NAME} v1 uses F32, F16, I8 and U8`);
@@ -162,9 +165,9 @@ function parseEntry(name: string, value: unknown, hash: unknown, fail: (d: strin
   return { name, dtype, shape: shape as number[], begin, end, sha256: hash as string, kind };
 }
 
-function classify(entries: EngineEntry[], file: string, fail: (d: string) => never): Pick<EngineHeader, 'weights' | 'scales'> {
-  const weights = new Map<string, EngineEntry>();
-  const scales = new Map<string, EngineEntry>();
+function classify(entries: VimFileEntry[], file: string, fail: (d: string) => never): Pick<VimFileHeader, 'weights' | 'scales'> {
+  const weights = new Map<string, VimFileEntry>();
+  const scales = new Map<string, VimFileEntry>();
   for (const e of entries) {
     if (e.kind === 'pad') {
       if (e.dtype !== 'U8' || e.shape.length !== 1 || e.shape[0] >= ALIGNMENT) fail(`pad entry '${e.name}' must be U8 with fewer than ${ALIGNMENT} bytes`);
@@ -191,11 +194,11 @@ function classify(entries: EngineEntry[], file: string, fail: (d: string) => nev
   return { weights, scales };
 }
 
-function checkQuantization(q: Record<string, unknown>, weights: Map<string, EngineEntry>, fail: (d: string) => never): void {
+function checkQuantization(q: Record<string, unknown>, weights: Map<string, VimFileEntry>, fail: (d: string) => never): void {
   for (const w of weights.values()) {
     const info = q[w.name];
     const storage = isRecord(info) ? info.storage : undefined;
-    if (w.dtype === 'F32' ? info !== undefined : storage !== storageOf(w)) {
+    if (w.dtype === 'F32' ? info !== undefined : storage !== FILE_STORAGE[storageOf(w) as Exclude<WeightDType, 'f32'>]) {
       fail(`__metadata__ quantization for '${w.name}' does not match its dtype ${w.dtype}`);
     }
   }
@@ -203,7 +206,7 @@ function checkQuantization(q: Record<string, unknown>, weights: Map<string, Engi
   if (extra) fail(`__metadata__ quantization names '${extra}', which is not a tensor of the file`);
 }
 
-function checkConfig(weights: Map<string, EngineEntry>, metadata: Record<string, string>, file: string, fail: (d: string) => never): VimConfig {
+function checkConfig(weights: Map<string, VimFileEntry>, metadata: Record<string, string>, file: string, fail: (d: string) => never): VimConfig {
   const derived = deriveConfig(weights, file);
   let stated: unknown;
   try {

@@ -12,13 +12,16 @@
 // u32 words holds two consecutive elements per word (low half first), which is
 // what WGSL's unpack2x16float expects, so no repacking is needed.
 import { floatToHalf, halfToFloat } from './dtype.js';
+import type { WeightDType } from './weight-dtype.js';
 
-/** What the converter is asked for: the storage of the big matrices. */
-export type TargetDType = 'f32' | 'f16' | 'int8';
-/** How one tensor is stored in our format. */
-export type StorageDType = 'f32' | 'f16' | 'i8';
+/**
+ * Storage of the big matrices when a .pth or safetensors checkpoint is converted
+ * on load, on every engine: f32, exact, until int8 is the stated default
+ * (the quantized kernels' accuracy is measured in test/quant-accuracy*.test.ts).
+ */
+export const DEFAULT_DTYPE: WeightDType = 'f32';
 
-export const TARGET_DTYPES: readonly TargetDType[] = ['f32', 'f16', 'int8'];
+
 
 /**
  * The Linear weights: 94% of Vim-Ti's parameters, and the only tensors the
@@ -35,7 +38,7 @@ const MATRIX_KEYS = new Set([
 
 export interface QuantPolicy {
   /** Storage for a tensor of this name and shape under a target dtype. */
-  storageFor(name: string, shape: readonly number[], target: TargetDType): StorageDType;
+  storageFor(name: string, shape: readonly number[], target: WeightDType): WeightDType;
 }
 
 /** Tensors that a reduced target may store in f16 / int8. */
@@ -54,7 +57,7 @@ export const DEFAULT_POLICY: QuantPolicy = {
     if (target === 'f32' || !isReducibleTensor(name) || shape.length < 2) return 'f32';
     const n = shape.reduce((a, b) => a * b, 1);
     if (target === 'f16') return n % 2 === 0 ? 'f16' : 'f32';
-    return n % 4 === 0 ? 'i8' : 'f32';
+    return n % 4 === 0 ? 'int8' : 'f32';
   },
 };
 
@@ -116,7 +119,7 @@ export function decodeF16(bits: Uint16Array): Float32Array {
 }
 
 /** The f32 values a tensor will have after a round trip through this storage. */
-export function roundTrip(data: Float32Array, shape: readonly number[], storage: StorageDType): Float32Array {
+export function roundTrip(data: Float32Array, shape: readonly number[], storage: WeightDType): Float32Array {
   if (storage === 'f32') return data;
   if (storage === 'f16') return decodeF16(encodeF16(data));
   const { q, scales } = quantizeInt8(data, shape[0]);

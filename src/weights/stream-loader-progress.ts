@@ -32,7 +32,7 @@ export class ProgressTracker {
     this.emit({ phase: 'convert', loadedBytes: read, totalBytes: total, tensorsReady: 0, tensorsTotal: 0, fraction: total ? 0.9 * read / total : 0 });
   }
 
-  /** `loaded` of `total` bytes of the engine file seen, `ready` of `tensors` model tensors on the GPU. */
+  /** `loaded` of `total` bytes of the vim-webgpu file seen, `ready` of `tensors` model tensors on the GPU. */
   uploading(loaded: number, total: number, ready: number, tensors: number): void {
     const own = total && tensors ? (loaded / total + ready / tensors) / 2 : 0;
     const converting = this.uploadBase > 0;

@@ -43,6 +43,22 @@ export function bufferStream(name: string, data: Uint8Array | readonly Uint8Arra
   };
 }
 
+/** A random-access source read front to back in pieces of `chunk` bytes. */
+export function randomStream(src: RandomAccessSource, chunk = DEFAULT_CHUNK): ByteStream {
+  let at = 0, cancelled = false;
+  return {
+    name: src.name,
+    size: src.size,
+    async read() {
+      if (cancelled || at >= src.size) return null;
+      const out = await src.read(at, Math.min(chunk, src.size - at));
+      at += out.byteLength;
+      return out;
+    },
+    async cancel() { cancelled = true; },
+  };
+}
+
 /** A ReadableStream (a fetch body, Blob.stream()) as a ByteStream. */
 export function readableStream(name: string, body: ReadableStream<Uint8Array>, size?: number): ByteStream {
   const reader = body.getReader();

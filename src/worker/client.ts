@@ -1,51 +1,20 @@
-// The page side of the worker engine: createWorkerEngine() starts the module
-// worker (worker.ts, which owns the GPU device) and returns a typed handle.
-// Arguments are prepared for the trip: relative URLs are resolved against the
-// page (a worker would resolve them against its own script), AbortSignals
-// become abort(loadId) calls, progress callbacks become comlink proxies, and
-// images and tensors are transferred rather than copied where asked.
-import { proxy, transfer, wrap, type Endpoint, type Remote } from 'comlink';
-import { LoadAbortedError } from '../errors.js';
+// Starting the worker engine: createWorkerEngine() starts the module worker
+// (worker.ts, which owns the GPU device) and returns the Engine on the page's
+// side of it (remote-engine.ts), with the same interface as the engine in this
+// thread. A worker script that fails to load fires `error` on the Worker, which
+// fails the start at once; one that loads but never answers (comlink sees no
+// error) is caught by a deadline on its first answer.
+import { wrap, type Endpoint, type Remote } from 'comlink';
 import { WorkerUnavailableError } from '../api/errors.js';
+import { RemoteEngine } from './remote-engine.js';
 import { installErrorTransfer } from './wire-errors.js';
-import type {
-  CachedWeights, LoadProgress, WorkerEngineApi, WorkerFeatures, WorkerImage, WorkerInference, WorkerLoadOptions, WorkerModelInfo, WorkerStatus,
-} from './protocol.js';
+import type { WorkerEngineApi } from './protocol.js';
 
 export type * from './protocol.js';
+export { RemoteEngine };
 
-export interface ClientLoadOptions extends Omit<WorkerLoadOptions, 'loadId'> {
-  signal?: AbortSignal;
-  onProgress?: (p: LoadProgress) => void;
-}
-
-export interface TransferOption {
-  /**
-   * Hand the buffer (or ImageBitmap) to the worker instead of copying it; the
-   * caller's copy becomes unusable. Default: true for ImageBitmaps, false for arrays.
-   */
-  transfer?: boolean;
-}
-
-export interface WorkerEngine {
-  /** Streams weights into the worker's GPU (URL, Blob/File or bytes); calls made meanwhile wait for it. */
-  load(source: string | URL | Blob | ArrayBuffer | ArrayBufferView, options?: ClientLoadOptions): Promise<WorkerModelInfo>;
-  /** Logits (batch × classes) of preprocessed images (batch, 3, height, width). */
-  infer(input: Float32Array, batch: number, height: number, width: number, options?: TransferOption & { stride?: number }): Promise<Float32Array>;
-  /** Logits of one image, preprocessed in the worker with the official eval transform. */
-  inferImage(image: WorkerImage, options?: TransferOption): Promise<Float32Array>;
-  /** infer() and inferImage() with the forward pass's GPU time beside the logits, where the device measures it. */
-  inferTimed(input: Float32Array, batch: number, height: number, width: number, options?: TransferOption & { stride?: number }): Promise<WorkerInference>;
-  inferImageTimed(image: WorkerImage, options?: TransferOption): Promise<WorkerInference>;
-  features(input: Float32Array, batch: number, height: number, width: number, options?: TransferOption & { stride?: number }): Promise<WorkerFeatures>;
-  status(): Promise<WorkerStatus>;
-  listCached(): Promise<CachedWeights[]>;
-  deleteCached(source?: string): Promise<number>;
-  /** Frees the GPU memory in the worker, then ends the worker. */
-  dispose(): Promise<void>;
-  /** The comlink proxy, for anything not wrapped here. */
-  readonly remote: Remote<WorkerEngineApi>;
-}
+/** How long a new worker may take to answer (it downloads and compiles its module first). */
+export const WORKER_START_MS = 20_000;
 
 export interface WorkerEngineOptions {
   /** An endpoint to use instead of starting worker.ts (tests: a MessagePort; or a Worker you started). */
@@ -57,16 +26,8 @@ export interface WorkerEngineOptions {
    * Default: the worker.js that webpack 5 or Vite bundled beside this module.
    */
   workerUrl?: string | URL;
-}
-
-let nextLoadId = 1;
-
-/** An image marked for transfer where asked (ImageBitmaps by default). */
-function sendImage(image: WorkerImage, o?: TransferOption): WorkerImage {
-  const isBitmap = typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap;
-  if (isBitmap && o?.transfer !== false) return transfer(image, [image as ImageBitmap]);
-  if (!isBitmap && o?.transfer) return transfer(image, [(image as { data: Uint8Array | Uint8ClampedArray }).data.buffer as ArrayBuffer]);
-  return image;
+  /** Deadline for the worker's first answer, in ms (default WORKER_START_MS). */
+  startMs?: number;
 }
 
 const STARTUP_HINT = 'a bundler that does not rewrite `new URL(\'./worker.js\', import.meta.url)` (esbuild, Rollup without a plugin) leaves ' +
@@ -74,10 +35,9 @@ const STARTUP_HINT = 'a bundler that does not rewrite `new URL(\'./worker.js\', 
   'a Content-Security-Policy must allow the script (worker-src); or pass worker: false to run in this thread';
 
 /**
- * Starts the module worker. A script that fails to load (404, blocked, or an
- * error while it is evaluated) fires `error` on the Worker, and comlink would
- * wait forever for an answer: `failed` rejects at once with WorkerUnavailableError
- * instead. After the worker's first message, later error events are not startup failures.
+ * Starts the module worker. `failed` rejects with WorkerUnavailableError as soon
+ * as its script fails to load (404, blocked, or an error while it is evaluated);
+ * after the worker's first message, later error events are not startup failures.
  */
 function startWorker(workerUrl: string | URL | undefined): { worker: Worker; failed: Promise<never> } {
   const where = workerUrl === undefined ? 'vim-webgpu\'s worker.js' : `'${String(workerUrl)}'`;
@@ -107,50 +67,29 @@ function startWorker(workerUrl: string | URL | undefined): { worker: Worker; fai
   return { worker, failed };
 }
 
-export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEngine {
-  installErrorTransfer();
-  const started = options.endpoint ? undefined : startWorker(options.workerUrl);
-  const endpoint = options.endpoint ?? started!.worker;
-  const remote = wrap<WorkerEngineApi>(endpoint);
-  /** A call, or WorkerUnavailableError as soon as the worker's script fails to load. */
-  const guard = <T>(p: Promise<T>): Promise<T> => (started ? Promise.race([p, started.failed]) : p);
-  const base = (globalThis as { location?: Location }).location?.href;
-  const tensor = (a: Float32Array, o?: TransferOption) => o?.transfer ? transfer(a, [a.buffer]) : a;
+/** Resolves once the worker answers; WorkerUnavailableError after `ms` without an answer, or as soon as `failed` rejects. */
+async function answered(remote: Remote<WorkerEngineApi>, ms: number, failed?: Promise<never>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new WorkerUnavailableError(
+      `the engine's Web Worker loaded but did not answer within ${ms / 1000} s; pass worker: false to run in this thread`)), ms);
+  });
+  try {
+    await Promise.race([remote.info(), deadline, ...(failed ? [failed] : [])]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
-  return {
-    remote,
-    async load(source, o = {}) {
-      const { signal, onProgress, ...rest } = o;
-      const name = typeof source === 'string' || source instanceof URL ? new URL(String(source), base).href : undefined;
-      if (signal?.aborted) throw new LoadAbortedError(name ?? 'weights');
-      const loadId = nextLoadId++;
-      const onAbort = () => { void remote.abort(loadId); };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        const payload = name ?? (ArrayBuffer.isView(source)
-          ? source.buffer.slice(source.byteOffset, source.byteOffset + source.byteLength) as ArrayBuffer
-          : source as Blob | ArrayBuffer);
-        return await guard(remote.load(payload, { ...rest, loadId }, onProgress && proxy(onProgress)));
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-      }
-    },
-    infer: (input, batch, h, w, o) => guard(remote.infer(tensor(input, o), batch, h, w, o?.stride)),
-    inferImage: (image, o) => guard(remote.inferImage(sendImage(image, o))),
-    inferTimed: (input, batch, h, w, o) => guard(remote.inferTimed(tensor(input, o), batch, h, w, o?.stride)),
-    inferImageTimed: (image, o) => guard(remote.inferImageTimed(sendImage(image, o))),
-    features: (input, batch, h, w, o) => guard(remote.features(tensor(input, o), batch, h, w, o?.stride)),
-    status: () => guard(remote.status()),
-    listCached: () => guard(remote.listCached()),
-    deleteCached: (source) => guard(remote.deleteCached(source)),
-    async dispose() {
-      try {
-        // A worker that never started has nothing to free (and would never answer).
-        await guard(remote.dispose()).catch((e) => { if (!(e instanceof WorkerUnavailableError)) throw e; });
-      } finally {
-        endpoint.terminate?.();
-        (endpoint as { close?: () => void }).close?.();
-      }
-    },
-  };
+export function createWorkerEngine(options: WorkerEngineOptions = {}): RemoteEngine {
+  installErrorTransfer();
+  const start = options.endpoint ? undefined : startWorker(options.workerUrl);
+  const endpoint = options.endpoint ?? start!.worker;
+  const remote = wrap<WorkerEngineApi>(endpoint);
+  const started = answered(remote, options.startMs ?? WORKER_START_MS, start?.failed);
+  started.catch(() => undefined); // reported by the first call; unobserved until then
+  return new RemoteEngine(remote, started, () => {
+    endpoint.terminate?.();
+    (endpoint as { close?: () => void }).close?.();
+  });
 }

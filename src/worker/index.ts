@@ -1,4 +1,4 @@
 // The worker engine's public surface: start it from the page with
 // createWorkerEngine(); protocol.ts holds the types both sides share.
-export { createWorkerEngine, type WorkerEngine, type WorkerEngineOptions, type ClientLoadOptions, type TransferOption } from './client.js';
+export { createWorkerEngine, RemoteEngine, WORKER_START_MS, type WorkerEngineOptions } from './client.js';
 export type * from './protocol.js';

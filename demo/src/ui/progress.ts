@@ -23,7 +23,7 @@ export class ProgressView {
     const bytes = p.totalBytes ? `${formatBytes(p.loadedBytes)} of ${formatBytes(p.totalBytes)}` : formatBytes(p.loadedBytes);
     // Speed while bytes arrive; once they are all in, what is happening instead.
     const done = p.totalBytes > 0 && p.loadedBytes >= p.totalBytes;
-    const tail = p.note ? ` · ${p.note}` : done ? (p.phase === 'parse' ? ' · reading tensors' : ' · preparing the GPU')
+    const tail = p.note ? ` · ${p.note}` : done ? (p.phase === 'convert' ? ' · converting the checkpoint' : ' · preparing the GPU')
       : speed ? ` · ${formatBytes(speed)}/s` : '';
     this.text.textContent = `${bytes}${tail}`;
   }

@@ -1,5 +1,5 @@
 // Fuzz target: the engine's format through the GPU streaming loader
-// (uploadEngineStream on Dawn), the path createClassifier takes. Besides the
+// (uploadVimFile on Dawn), the path createClassifier takes. Besides the
 // usual contract it checks the loader's own promise: a failed load leaves no
 // GPU buffer behind, and no load causes a WebGPU validation error.
 // Same inputs as 'vimw'; the stream is cut into random chunk sizes, and half
@@ -8,9 +8,10 @@ import { acquireGpu, type GpuContext } from '../../../src/gpu/context.js';
 import { nodeGpu } from '../../../src/gpu/node.js';
 import { destroyWeights } from '../../../src/model/gpu-weights.js';
 import { firstNonFinite } from '../../../src/weights/finite.js';
-import { readEngineStateDict } from '../../../src/weights/format-read.js';
+import { readVimFileStateDict } from '../../../src/weights/format-read.js';
 import { bufferSource } from '../../../src/weights/source.js';
-import { uploadEngineStream } from '../../../src/weights/stream-loader-engine.js';
+import { gpuTarget } from '../../../src/weights/weight-target.js';
+import { uploadVimFile } from '../../../src/weights/stream-loader-upload.js';
 import { bufferStream, type ByteStream } from '../../../src/weights/stream-loader-source.js';
 import { FuzzBug, type FuzzCase, type Target } from '../harness.js';
 import { Rng } from '../rng.js';
@@ -39,7 +40,7 @@ export const vimwStreamTarget: Target = {
     c.device.pushErrorScope('validation');
     let failure: unknown;
     try {
-      const loaded = await uploadEngineStream(c, streamOf(bytes));
+      const loaded = await uploadVimFile(gpuTarget(c), streamOf(bytes));
       destroyWeights(c, loaded.weights);
     } catch (e) {
       failure = e;
@@ -49,7 +50,7 @@ export const vimwStreamTarget: Target = {
     if (c.buffers.liveCount !== before) throw new FuzzBug('leak', `${c.buffers.liveCount - before} GPU buffers left after ${failure ? 'a failed' : 'a'} load`);
     if (failure) throw failure;
     // The streaming loader does not scan values (see the report): flag accepted files holding NaN/Inf.
-    const sd = await readEngineStateDict(bufferSource('fuzz.vimw', bytes));
+    const sd = await readVimFileStateDict(bufferSource('fuzz.vimw', bytes));
     if ([...sd.values()].some((t) => firstNonFinite(t.data) >= 0)) stats.note = 'nonfinite-weights';
   },
   allocBound: (bytes) => 8 * bytes.length + (1 << 20),

@@ -1,14 +1,14 @@
 // Fuzz target: the engine's own format (vim-webgpu v1: safetensors with a
-// checked __metadata__ and per-tensor sha256) through readEngineHeader +
-// readEngineStateDict + validateFinite, the host path the converter and the
-// CPU engine use (the GPU streaming loader shares parseEngineHeader and is
+// checked __metadata__ and per-tensor sha256) through readVimFileHeader +
+// readVimFileStateDict + validateFinite, the host path the converter and the
+// CPU engine use (the GPU streaming loader shares parseVimFileHeader and is
 // covered by the 'vimw-stream' target). Seeds: the minute Vim converted to f32,
 // f16 and int8. Data mutations are re-hashed half the time, so they reach the
 // decoders and the numerics guard instead of stopping at the sha256 check.
 import { validateFinite } from '../../../src/weights/finite.js';
 import { convertWeights } from '../../../src/weights/convert.js';
-import { concatEngineFile } from '../../../src/weights/format-write.js';
-import { readEngineHeader, readEngineStateDict } from '../../../src/weights/format-read.js';
+import { concatVimFile } from '../../../src/weights/format-write.js';
+import { readVimFileHeader, readVimFileStateDict } from '../../../src/weights/format-read.js';
 import { writeSafetensors } from '../../../src/weights/safetensors.js';
 import { sha256Hex } from '../../../src/weights/sha256.js';
 import { bufferSource } from '../../../src/weights/source.js';
@@ -131,7 +131,7 @@ export async function vimwSeeds(): Promise<VimwSeed[]> {
     const st = writeSafetensors(miniStateDict());
     for (const dtype of ['f32', 'f16', 'int8'] as const) {
       const file = await convertWeights(bufferSource('mini.safetensors', st), { dtype });
-      seeds.push(seed(concatEngineFile(file)));
+      seeds.push(seed(concatVimFile(file)));
     }
   }
   return seeds;
@@ -148,8 +148,8 @@ export const vimwTarget: Target = {
   generate,
   async run(bytes, stats: RunStats) {
     const src = countingSource('fuzz.vimw', bytes, stats);
-    const header = await readEngineHeader(src);
-    validateFinite(await readEngineStateDict(src, header), src.name);
+    const header = await readVimFileHeader(src);
+    validateFinite(await readVimFileStateDict(src, header), src.name);
   },
   allocBound: (bytes) => 8 * bytes.length + (1 << 20),
   readBound: (bytes) => 2 * bytes.length + (128 << 10),

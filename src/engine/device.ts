@@ -1,10 +1,9 @@
-// Getting a GPU device for the API, and the two device-level failure modes it
-// must report as typed errors: allocations that run out of memory, and the
-// device being lost.
+// Getting a GPU device for the engine, and reporting allocations that run out
+// of memory as typed errors (a lost device is gpu/device-loss.ts's).
 import { acquireGpu, releaseGpu, wrapDevice, type GpuContext } from '../gpu/context.js';
 import { GpuUnavailableError, VimError } from '../errors.js';
-import { OutOfMemoryError } from './errors.js';
-import { ensureWebGpuGlobals, isNode, nodeWebGpu } from './node.js';
+import { OutOfMemoryError } from '../api/errors.js';
+import { ensureWebGpuGlobals, isNode, nodeWebGpu } from '../platform/node.js';
 
 export interface DeviceRequest {
   gpu?: GPU;
@@ -49,14 +48,15 @@ export function closeDevice(d: OpenedDevice): void {
 }
 
 /**
- * Runs synchronous allocation code inside an out-of-memory error scope: WebGPU
- * reports a failed allocation asynchronously through the scope, not by throwing.
+ * Runs allocation code (a load, a plan) inside an out-of-memory error scope:
+ * WebGPU reports a failed allocation asynchronously through the scope, not by
+ * throwing. Nothing else may run on the device meanwhile, or its errors land here too.
  */
-export async function allocating<T>(device: GPUDevice, what: string, bytes: () => number | undefined, allocate: () => T, release?: (made: T) => void): Promise<T> {
+export async function allocating<T>(device: GPUDevice, what: string, bytes: () => number | undefined, allocate: () => T | Promise<T>, release?: (made: T) => void): Promise<T> {
   device.pushErrorScope('out-of-memory');
   let made: { value: T } | undefined;
   try {
-    made = { value: allocate() };
+    made = { value: await allocate() };
   } finally {
     const error = await device.popErrorScope();
     if (error) {
@@ -65,10 +65,4 @@ export async function allocating<T>(device: GPUDevice, what: string, bytes: () =
     }
   }
   return made.value;
-}
-
-/** Whether an error from a GPU call means the device is gone (Dawn and browsers word it differently). */
-export function looksLikeDeviceLoss(e: unknown): boolean {
-  const text = `${(e as Error)?.name ?? ''} ${(e as Error)?.message ?? ''}`.toLowerCase();
-  return /\blost\b|destroyed|device is lost|instance dropped/.test(text);
 }

@@ -2,10 +2,10 @@
 // bundlers leave such imports alone, so a browser build of an app using this
 // package neither bundles nor complains about `webgpu` (an optional peer
 // dependency) or `node:fs`.
-import { GpuUnavailableError, WeightFormatError } from '../errors.js';
+import { GpuUnavailableError } from '../errors.js';
 
 const WEBGPU_PACKAGE = 'webgpu';
-const NODE_FS = 'node:fs/promises';
+const NODE_FS = 'node:fs';
 const NODE_URL = 'node:url';
 
 export function isNode(): boolean {
@@ -47,18 +47,39 @@ export async function ensureWebGpuGlobals(): Promise<void> {
   }
 }
 
-/** A whole file's bytes (Node). */
-export async function readNodeFile(path: string): Promise<Uint8Array> {
-  const fs = await load<{ readFile(p: string): Promise<Uint8Array> }>(NODE_FS);
-  try {
-    const b = await fs.readFile(path);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); // a Buffer is a Uint8Array: no copy
-  } catch (e) {
-    throw new WeightFormatError(path, `cannot read the weights file: ${(e as Error).message}`);
-  }
+/** A string that names a URL (scheme:), as opposed to a file path; a Windows drive letter is a path. */
+export function looksLikeUrl(s: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:[\\/]/i.test(s);
 }
 
-/** The path of a file: URL (Node). */
-export async function nodeFilePath(url: string): Promise<string> {
-  return (await load<{ fileURLToPath(u: string): string }>(NODE_URL)).fileURLToPath(url);
+/**
+ * In Node, the local file a weights or image source names (a path, or a file:
+ * URL), else undefined: everything else is fetched or read as it is.
+ */
+export async function localFilePath(source: unknown): Promise<string | undefined> {
+  if (!isNode()) return undefined;
+  const text = typeof source === 'string' ? source : source instanceof URL ? source.href : undefined;
+  if (text === undefined) return undefined;
+  if (!looksLikeUrl(text)) return text;
+  if (!text.startsWith('file:')) return undefined;
+  return (await load<{ fileURLToPath(u: string): string }>(NODE_URL)).fileURLToPath(text);
+}
+
+/**
+ * A local file as a Blob that reads from disk as it is consumed (fs.openAsBlob),
+ * named by its path; `fail` turns a missing or unreadable file into the caller's typed error.
+ */
+export async function openLocalFile(path: string, fail: (detail: string) => Error): Promise<Blob> {
+  const fs = await load<{ openAsBlob(p: string): Promise<Blob>; promises: { stat(p: string): Promise<{ isFile(): boolean }> } }>(NODE_FS);
+  let blob: Blob;
+  try {
+    // stat first: openAsBlob says only "Unable to open file as blob", stat says why (ENOENT, EACCES).
+    if (!(await fs.promises.stat(path)).isFile()) throw new Error('not a file');
+    blob = await fs.openAsBlob(path);
+  } catch (e) {
+    throw fail((e as Error).message);
+  }
+  // The loaders name a Blob by its `name`, as they do a File; a File wrapped around it would be a second Blob.
+  Object.defineProperty(blob, 'name', { value: path });
+  return blob;
 }

@@ -1,13 +1,22 @@
-// Every accepted image input → an EngineImage. Type checks go through
-// `typeof X !== 'undefined'` first: Node has none of the DOM image classes,
-// and a worker has only some.
+// Every accepted image input → an EngineImage, where the engine runs (in the
+// worker, when it runs there: files are decoded off the page's thread). Type
+// checks go through `typeof X !== 'undefined'` first: Node has none of the DOM
+// image classes, and a worker has only some.
 import { InputError } from '../errors.js';
+import { throwIfAborted } from '../api/errors.js';
 import { checkFiniteInput } from '../model/numerics.js';
 import { checkImageSize, decodeImage } from '../image/decode.js';
 import { hasJpegSignature } from '../image/jpeg-info.js';
 import { hasPngSignature } from '../image/png-info.js';
-import type { EngineImage } from './engine.js';
-import type { ImageInput, RawPixels } from './types.js';
+import type { PixelSource } from '../ops/preprocess.js';
+import { localFilePath, openLocalFile } from '../platform/node.js';
+import type { ImageInput, RawPixels } from '../api/types.js';
+
+/**
+ * One image as an engine runs it: a preprocessed (3, s, s) tensor, or stored
+ * pixels that the engine preprocesses with the official eval transform.
+ */
+export type EngineImage = { kind: 'tensor'; data: Float32Array } | PixelSource;
 
 /** An EngineImage plus what to release once the call is done (an ImageBitmap we created). */
 export interface PreparedImage {
@@ -51,11 +60,16 @@ function rawPixels(p: RawPixels): EngineImage {
   return { kind: 'bytes', data: p.data, width: p.width, height: p.height, channels: channels as 1 | 2 | 3 | 4 };
 }
 
-/** Size of a source copyExternalImageToTexture takes, or undefined when `v` is none. */
-function externalSize(v: unknown): [number, number] | undefined {
+/**
+ * Size of a source copyExternalImageToTexture takes, or undefined when `v` is
+ * none; an element with no pixels yet (or whose load failed) is an InputError.
+ */
+export function externalSize(v: unknown): [number, number] | undefined {
   if (isA(v, 'HTMLImageElement')) {
     const img = v as HTMLImageElement;
-    if (!img.complete || img.naturalWidth === 0) throw new InputError('image', '<img> is not loaded yet (await img.decode() first)');
+    if (!img.complete) throw new InputError('image', '<img> is not loaded yet (await img.decode() first)');
+    // complete with no pixels: the load failed (a missing file, an unsupported or corrupt image).
+    if (img.naturalWidth === 0) throw new InputError(img.currentSrc || img.src || 'image', '<img> failed to load: a broken URL or an image the browser cannot decode');
     return [img.naturalWidth, img.naturalHeight];
   }
   if (isA(v, 'HTMLVideoElement')) {
@@ -70,8 +84,7 @@ function externalSize(v: unknown): [number, number] | undefined {
   return undefined;
 }
 
-async function fromBlob(blob: Blob): Promise<PreparedImage> {
-  const name = (blob as { name?: string }).name || 'blob';
+async function fromBlob(blob: Blob, name = (blob as { name?: string }).name || 'blob'): Promise<PreparedImage> {
   const bytes = new Uint8Array(await blob.arrayBuffer());
   if (hasPngSignature(bytes) || hasJpegSignature(bytes)) {
     // Our decoders are PIL-exact and report EXIF orientation, which the GPU applies.
@@ -103,6 +116,8 @@ async function fromVideoFrame(frame: VideoFrame): Promise<PreparedImage> {
  * `index`: the image's place in its batch, for errors.
  */
 export async function prepareImage(input: ImageInput, size: number, index = 0): Promise<PreparedImage> {
+  const path = await localFilePath(input);
+  if (path !== undefined) return fromBlob(await openLocalFile(path, (detail) => new InputError(path, `cannot read the image file: ${detail}`)), path);
   if (input instanceof Float32Array) {
     if (input.length !== 3 * size * size) {
       throw new InputError('tensor', `a preprocessed image must hold 3x${size}x${size} = ${3 * size * size} floats, got ${input.length}`);
@@ -120,5 +135,18 @@ export async function prepareImage(input: ImageInput, size: number, index = 0): 
     return { image: { kind: 'external', source: input as GPUCopyExternalImageSource, width: wh[0], height: wh[1] }, release: nothing };
   }
   const what = input === null ? 'null' : typeof input === 'object' ? (input as object).constructor?.name ?? 'object' : typeof input;
-  throw new InputError('image', `unsupported input (${what}): pass an image element, canvas, ImageBitmap, ImageData, VideoFrame, Blob/File, {data, width, height} pixels or a preprocessed Float32Array`);
+  throw new InputError('image', `unsupported input (${what}): pass an image element, canvas, ImageBitmap, ImageData, VideoFrame, Blob/File, {data, width, height} pixels, a preprocessed Float32Array or, in Node, a file path`);
+}
+
+/** A batch prepared whole: if any image fails (or `signal` fires), what was made is released and the call rejects. */
+export async function prepareImages(images: readonly ImageInput[], size: number, signal?: AbortSignal): Promise<PreparedImage[]> {
+  const settled = await Promise.allSettled(images.map((img, i) => prepareImage(img, size, i)));
+  const prepared = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed || signal?.aborted) {
+    prepared.forEach((p) => p.release());
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    throwIfAborted(signal);
+  }
+  return prepared;
 }

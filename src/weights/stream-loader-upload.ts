@@ -1,4 +1,5 @@
-// A vim-webgpu file, arriving as a stream, straight into GPU buffers: the
+// A vim-webgpu file, arriving as a stream, straight into a model's buffers
+// (GPU buffers, or host arrays for the CPU engine: weight-target.ts): the
 // header is read and validated first; then every buffer is created; then each
 // tensor is checked against its sha256 and for NaN/Inf, and written with
 // queue.writeBuffer the moment its last byte has arrived, so only one tensor
@@ -7,29 +8,31 @@
 // failure (truncation, a lying header, a bad hash, a NaN, an abort) destroys
 // every buffer of this load before the typed error reaches the caller: nothing
 // half-loaded is ever usable.
-import { IntegrityError, LimitExceededError, LoadAbortedError, VimError, WeightFetchError, WeightFormatError } from '../errors.js';
-import type { GpuContext } from '../gpu/context.js';
+import { IntegrityError, LoadAbortedError, VimError, WeightFetchError, WeightFormatError } from '../errors.js';
 import type { VimConfig } from '../model/config.js';
-import { assembleWeights, createSlotBuffer, weightSlots, type GpuWeights, type SlotPart, type WeightSlot } from '../model/gpu-weights.js';
-import { headerLength, parseEngineHeader, storageOf, SCALE_SUFFIX, type EngineEntry, type EngineHeader } from './format.js';
+import type { GpuWeights, SlotPart, WeightSlot } from '../model/gpu-weights.js';
+import { headerLength, parseVimFileHeader, storageOf, SCALE_SUFFIX, type VimFileEntry, type VimFileHeader } from './format.js';
 import { checkEntryFinite, decodeEntry, verifyEntry } from './format-read.js';
 import { Sha256 } from './sha256.js';
 import type { ByteStream } from './stream-loader-source.js';
 import type { ProgressTracker } from './stream-loader-progress.js';
+import type { WeightSink, WeightTarget } from './weight-target.js';
 
-export interface LoadedWeights {
+export interface LoadedWeights<W = GpuWeights> {
   config: VimConfig;
-  /** On the GPU; owned by the caller (pass to VimGpu, or destroyWeights). */
-  weights: GpuWeights;
+  /** In the target's buffers; owned by the caller (on the GPU: pass to VimGpu, or destroyWeights). */
+  weights: W;
   /** The checkpoint's position table in f32 (to interpolate for other input sizes). */
   posEmbed: Float32Array;
   /** sha256 of the whole vim-webgpu file, hex. */
   sha256: string;
   fileBytes: number;
-  header: EngineHeader;
+  header: VimFileHeader;
+  /** The file's bytes as they arrived, when `keep` was asked for: to upload again after a device loss. */
+  file?: Uint8Array[];
 }
 
-export interface EngineStreamOptions {
+export interface VimFileUploadOptions<W = GpuWeights> {
   signal?: AbortSignal;
   progress?: ProgressTracker;
   /** Expected sha256 (hex) of the whole file; IntegrityError when it differs. */
@@ -40,7 +43,9 @@ export interface EngineStreamOptions {
    * in (the returned weights are the ones the load resolves with). Must not read
    * the buffers; if the load then fails, they are destroyed all the same.
    */
-  onAllocated?: (weights: GpuWeights, config: VimConfig) => void;
+  onAllocated?: (weights: W, config: VimConfig) => void;
+  /** Keep the file's chunks (LoadedWeights.file). */
+  keep?: boolean;
 }
 
 /** Hands out exact byte counts from a stream of arbitrary chunks, hashing everything it reads. */
@@ -50,7 +55,7 @@ class ChunkReader {
   readonly hash = new Sha256();
   loaded = 0;
 
-  constructor(private readonly stream: ByteStream, private readonly onChunk: () => void) {}
+  constructor(private readonly stream: ByteStream, private readonly onChunk: () => void, readonly kept?: Uint8Array[]) {}
 
   /** Exactly n bytes, in a fresh buffer padded with zeros to a multiple of 4 (writeBuffer's size rule). */
   async take(n: number, expectedTotal?: number): Promise<Uint8Array> {
@@ -81,20 +86,21 @@ class ChunkReader {
     this.at = 0;
     this.loaded += c.length;
     this.hash.update(c);
+    this.kept?.push(c);
     this.onChunk();
     return true;
   }
 }
 
-export async function uploadEngineStream(ctx: GpuContext, stream: ByteStream, o: EngineStreamOptions = {}): Promise<LoadedWeights> {
+export async function uploadVimFile<W>(target: WeightTarget<W>, stream: ByteStream, o: VimFileUploadOptions<W> = {}): Promise<LoadedWeights<W>> {
   const file = stream.name;
-  const created: GPUBuffer[] = [];
+  let sink: WeightSink<W> | undefined;
   const onAbort = () => { void stream.cancel(); };
   o.signal?.addEventListener('abort', onAbort);
-  let header: EngineHeader | undefined;
+  let header: VimFileHeader | undefined;
   let ready = 0;
   const report = () => { if (header) o.progress?.uploading(reader.loaded, header.fileBytes, ready, header.weights.size); };
-  const reader = new ChunkReader(stream, report);
+  const reader = new ChunkReader(stream, report, o.keep ? [] : undefined);
   try {
     o.signal?.throwIfAborted();
     const first8 = await reader.take(8, stream.size);
@@ -103,12 +109,11 @@ export async function uploadEngineStream(ctx: GpuContext, stream: ByteStream, o:
     const prefix = new Uint8Array(8 + length);
     prefix.set(first8.subarray(0, 8));
     prefix.set(rest.subarray(0, length), 8);
-    header = parseEngineHeader(prefix, file, stream.size);
+    header = parseVimFileHeader(prefix, file, stream.size);
     const h = header;
-    const slots = weightSlots(h.config, (name) => storageOf(h.weights.get(name)!));
-    const buffers = allocate(ctx, slots, created, file);
-    const weights = assembleWeights(h.config, slots, buffers);
-    o.onAllocated?.(weights, h.config);
+    const slots = target.layout(h.config, (name) => storageOf(h.weights.get(name)!));
+    const into = sink = target.allocate(h.config, slots, file);
+    o.onAllocated?.(into.weights, h.config);
     const placement = new Map<string, { slot: WeightSlot; part: SlotPart }>();
     for (const slot of slots) for (const part of slot.parts) placement.set(part.tensor, { slot, part });
     report();
@@ -122,15 +127,14 @@ export async function uploadEngineStream(ctx: GpuContext, stream: ByteStream, o:
       checkEntryFinite(file, e, bytes);
       const place = placement.get(e.name);
       if (e.kind === 'scale') {
-        // Needed on the host when the matrix is expanded to f32 there; on the GPU when it stays int8.
-        if (place) write(ctx, buffers.get(place.slot.key)!, place.part, bytes, e);
+        // Needed on the host when the matrix is expanded to f32 there; in the target when it stays int8.
+        if (place) write(into, place, bytes, e);
         else hostScales.set(e.name.slice(0, -SCALE_SUFFIX.length), bytes);
         continue;
       }
-      if (!place) throw new Error(`internal: no GPU slot for '${e.name}'`);
+      if (!place) throw new Error(`internal: no slot for '${e.name}'`);
       const raw = place.slot.type === storageOf(e);
-      const data = raw ? bytes : decodeEntry(e, bytes, hostScales.get(e.name));
-      write(ctx, buffers.get(place.slot.key)!, place.part, data, e);
+      write(into, place, raw ? bytes : decodeEntry(e, bytes, hostScales.get(e.name)), e);
       if (e.name === 'pos_embed') posEmbed = decodeEntry(e, bytes).slice();
       ready++;
       report();
@@ -138,9 +142,9 @@ export async function uploadEngineStream(ctx: GpuContext, stream: ByteStream, o:
     if (!(await reader.atEnd())) throw new WeightFormatError(file, `bytes follow the ${h.fileBytes} its header describes: wrong length`);
     const sha256 = reader.hash.hex();
     if (o.sha256 && o.sha256.toLowerCase() !== sha256) throw new IntegrityError(file, 'file', o.sha256.toLowerCase(), sha256);
-    return { config: h.config, weights, posEmbed: posEmbed!, sha256, fileBytes: h.fileBytes, header: h };
+    return { config: h.config, weights: into.weights, posEmbed: posEmbed!, sha256, fileBytes: h.fileBytes, header: h, file: reader.kept };
   } catch (e) {
-    for (const b of created) ctx.buffers.destroy(b);
+    sink?.destroy();
     await stream.cancel().catch(() => undefined);
     throw typedLoadError(e, file, o.signal);
   } finally {
@@ -148,23 +152,10 @@ export async function uploadEngineStream(ctx: GpuContext, stream: ByteStream, o:
   }
 }
 
-function allocate(ctx: GpuContext, slots: WeightSlot[], created: GPUBuffer[], file: string): Map<string, GPUBuffer> {
-  const limit = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
-  const big = slots.find((s) => s.byteLength > limit);
-  if (big) throw new LimitExceededError('maxStorageBufferBindingSize', big.byteLength, limit, `weight buffer '${big.key}' of ${file} does not fit this adapter`);
-  const buffers = new Map<string, GPUBuffer>();
-  for (const slot of slots) {
-    const b = createSlotBuffer(ctx, slot);
-    created.push(b);
-    buffers.set(slot.key, b);
-  }
-  return buffers;
-}
-
-function write(ctx: GpuContext, buffer: GPUBuffer, part: SlotPart, data: Uint8Array | Float32Array, e: EngineEntry): void {
+function write<W>(sink: WeightSink<W>, place: { slot: WeightSlot; part: SlotPart }, data: Uint8Array | Float32Array, e: VimFileEntry): void {
   const bytes = data instanceof Float32Array ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data;
-  if (bytes.byteLength < part.byteLength) throw new Error(`internal: '${e.name}' has ${bytes.byteLength} bytes for a ${part.byteLength}-byte slot part`);
-  ctx.device.queue.writeBuffer(buffer, part.byteOffset, bytes.buffer, bytes.byteOffset, Math.ceil(part.byteLength / 4) * 4);
+  if (bytes.byteLength < place.part.byteLength) throw new Error(`internal: '${e.name}' has ${bytes.byteLength} bytes for a ${place.part.byteLength}-byte slot part`);
+  sink.write(place.slot, place.part, bytes);
 }
 
 /** Every failure leaves as a VimError: aborts, network errors and our own checks alike. */
