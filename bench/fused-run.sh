@@ -46,11 +46,11 @@ late() { [ "$SECONDS" -ge "$deadline" ] && { log "skipped (${SECONDS}s > ${deadl
 late after-224 || bench app after 60 --model vim_ti --size 224 --batch 1,64 --runs 20 --scan single,chunked
 late after-1248 || bench app after 90 --model vim_ti --size 1248 --batch 1 --runs 5 --scan single,chunked
 late after-1248-64 || bench app after 60 --model vim_ti --size 1248 --batch 64 --runs 5
-late before || bench app-before before 40 --model vim_ti --size 224 --batch 1,64 --runs 20 --scan chunked
-late before-1248 || bench app-before before 60 --model vim_ti --size 1248 --batch 1,64 --runs 5 --scan chunked
-late official || OFFICIAL_BUILD_TIMEOUT=200 OFFICIAL_TIMEOUT=150 bash bench/official/run.sh "$out" --webgpu "$out/after.part0.json,$out/after.part1.json,$out/after.part2.json" -- --budget 110 \
+late official || OFFICIAL_BUILD_TIMEOUT=180 OFFICIAL_TIMEOUT=$((${OFFICIAL_BUDGET:-110} + 40)) bash bench/official/run.sh "$out" --webgpu "$out/after.part0.json,$out/after.part1.json,$out/after.part2.json" -- --budget ${OFFICIAL_BUDGET:-110} \
   --cases vim_ti:224:16:1,vim_ti:224:16:64,vim_ti:1248:16:1,vim_ti:1248:16:64,vim_ti:512:16:1,vim_ti:512:16:64,vim_ti:1024:16:1,vim_ti:1024:16:64,vim_ti:224:8:64,vim_s:224:16:1,vim_s:224:16:64 \
   >/dev/null 2>&1 || log "official: see official.log"
+late before || bench app-before before 40 --model vim_ti --size 224 --batch 1,64 --runs 20 --scan chunked
+late before-1248 || bench app-before before 60 --model vim_ti --size 1248 --batch 1,64 --runs 5 --scan chunked
 late after-512 || bench app after 60 --model vim_ti --size 512,1024 --batch 1,64 --runs 5
 late after-s8 || bench app after 30 --model vim_ti --size 224 --batch 1,64 --stride 8 --runs 10
 late deit || timeout 60 python3 bench/pytorch_bench.py --json "$out/deit.json" --models deit_ti --sizes 224,512,1024,1248 \
