@@ -99,22 +99,7 @@ fn summary_index(dir: u32, b: u32, c: u32, e: u32, n: u32) -> u32 {
   return (((dir * p.batch + b) * p.chunks + c) * p.channels + e) * p.nstate + n;
 }
 
-fn silu(c: f32) -> f32 {
-  // c / (1 + e^−c): for very negative c, e^−c overflows to +inf and the result is −0, the limit.
-  return c / (1.0 + exp(-c));
-}
-
-// PyTorch softplus (threshold 20), as in shaders/matmul.wgsl: log1p through the
-// atanh series so that Δ keeps full relative precision when e^v is tiny.
-fn softplus(v: f32) -> f32 {
-  if (v > 20.0) { return v; }
-  let t = exp(-abs(v));
-  let s = t / (2.0 + t);
-  let s2 = s * s;
-  let poly = 1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0
-             + s2 * (1.0 / 11.0 + s2 * (1.0 / 13.0))))));
-  return max(v, 0.0) + 2.0 * s * poly;
-}
+// silu() and softplus() are in shaders/activations.wgsl, appended by src/ops/scan-chunked.ts.
 
 // The constants of channel e0 + lid % TILE that staging needs (fixed per invocation).
 struct StageConsts {

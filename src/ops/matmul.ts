@@ -6,12 +6,13 @@
 // shaders/matmul.wgsl.
 import matmulCode from '../../shaders/matmul.wgsl?raw';
 import weightElements from '../../shaders/weight-elements.wgsl?raw';
+import activations from '../../shaders/activations.wgsl?raw';
 import type { GpuContext } from '../gpu/context.js';
 import { makeDispatch, packParams, type Dispatch } from '../gpu/dispatch.js';
 import type { KernelSource } from '../gpu/pipeline-cache.js';
 import type { WeightDType } from '../weights/weight-dtype.js';
 
-const code = `${weightElements}\n${matmulCode}`;
+const code = `${weightElements}\n${matmulCode}\n${activations}`;
 
 export type MatmulEpilogue = 'none' | 'bias' | 'bias-softplus';
 const EPILOGUE_CODE: Record<MatmulEpilogue, number> = { 'none': 0, 'bias': 1, 'bias-softplus': 2 };

@@ -4,6 +4,7 @@
 // walks the whole sequence) and 'chunked' (chunk summaries, carry over chunks,
 // re-scan: three dispatches, parallel over chunks for long sequences).
 import code from '../../shaders/scan-chunked.wgsl?raw';
+import activations from '../../shaders/activations.wgsl?raw';
 import type { GpuContext } from '../gpu/context.js';
 import { makeDispatch, packParams, type Dispatch } from '../gpu/dispatch.js';
 import type { KernelSource } from '../gpu/pipeline-cache.js';
@@ -165,7 +166,7 @@ const variants = new Map<ScanReduction, string>();
 function variantCode(reduction: ScanReduction): string {
   let c = variants.get(reduction);
   if (c === undefined) {
-    c = selectVariant(code, { shuffle: reduction !== 'workgroup', workgroup: reduction !== 'shuffle' });
+    c = `${selectVariant(code, { shuffle: reduction !== 'workgroup', workgroup: reduction !== 'shuffle' })}\n${activations}`;
     variants.set(reduction, c);
   }
   return c;
