@@ -20,7 +20,6 @@ import { createNormalizeLut, encodePreprocess, type PixelSource } from '../src/o
 import { outputPointToStored, preprocessGeometry } from '../src/ops/preprocess-geometry.js';
 import { loadVimWeights, bufferSource } from '../src/weights/index.js';
 import { VimGpu } from '../src/model/vim-gpu.js';
-import { encodeDispatches } from '../src/gpu/dispatch.js';
 
 let ctx: GpuContext;
 let lut: GPUBuffer;
@@ -165,9 +164,7 @@ test('tiny model logits through GPU preprocessing equal the official logits (≤
   const plan = vim.plan(1, 64, 64);
   const enc = ctx.device.createCommandEncoder();
   const free = encodePreprocess(ctx, enc, rgb(load(fixturePath('tiny_image.png'))), { image: plan.act.image, slot: 0, size: 64, lut });
-  const pass = enc.beginComputePass();
-  for (const stage of plan.stages) encodeDispatches(pass, stage.dispatches);
-  pass.end();
+  vim.encodeForward(enc, plan);  // the forward in the same encoder, after the preprocessing
   ctx.device.queue.submit([enc.finish()]);
   const logits = await readBuffer(ctx.device, plan.act.logits, plan.sizes.logits);
   free();
