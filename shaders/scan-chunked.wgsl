@@ -70,8 +70,8 @@ struct Params {
   stride: u32,        // floats per row of consts: TAPS + 3 + N + R
 }
 
-// Bindings are ordered so that each phase uses a prefix of them (the 'auto'
-// layout of an entry point holds only what it uses): carry 1, summary 1-4, output 1-5.
+// chunk_carry uses only p and scratch, chunk_summary all but y2, chunk_output all
+// (src/ops/scan-chunked.ts binds each phase's part by name).
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> scratch: array<vec2<f32>>;
 @group(0) @binding(2) var<storage, read> xz: array<f32>;

@@ -132,7 +132,7 @@ describe('dispatch', () => {
     const before = ctx.buffers.liveCount;
     for (const grid of [[max + 1], [1, max + 7]] as Array<[number, number?]>) {
       // With params: under the old order their uniform buffer was made before the check.
-      const e = (() => { try { makeDispatch(ctx, { name: 'smoke', code: smokeCode }, packParams([1]), [data], grid, 'big'); } catch (x) { return x; } })() as LimitExceededError;
+      const e = (() => { try { makeDispatch(ctx, { name: 'smoke', code: smokeCode, bindings: { data: 0 } }, packParams([1]), { data }, grid, 'big'); } catch (x) { return x; } })() as LimitExceededError;
       expect(e).toBeInstanceOf(LimitExceededError);
       expect(e.limit).toBe('maxComputeWorkgroupsPerDimension');
       expect(e.requested).toBe(grid.at(-1));

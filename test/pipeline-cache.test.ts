@@ -6,7 +6,8 @@ import { testGpu } from './gpu.js';
 import { makeDispatch, runDispatches } from '../src/gpu/dispatch.js';
 import { readBuffer } from '../src/gpu/buffers.js';
 import { releaseGpu } from '../src/gpu/context.js';
-import { kernelKey, type KernelSource } from '../src/gpu/pipeline-cache.js';
+import type { Kernel } from '../src/gpu/bindings.js';
+import { kernelKey } from '../src/gpu/pipeline-cache.js';
 
 const scaleBy = (factor: string): string => `
 @group(0) @binding(0) var<storage, read_write> data: array<f32>;
@@ -18,8 +19,8 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
 test('same name, different code: different pipelines, each running its own code', async () => {
   const ctx = await testGpu();
   try {
-    const double: KernelSource = { name: 'scale', code: scaleBy('2.0') };
-    const triple: KernelSource = { name: 'scale', code: scaleBy('3.0') };
+    const double: Kernel<'data'> = { name: 'scale', code: scaleBy('2.0'), bindings: { data: 0 } };
+    const triple: Kernel<'data'> = { name: 'scale', code: scaleBy('3.0'), bindings: { data: 0 } };
     expect(kernelKey(double)).toBe(kernelKey(triple));
 
     await ctx.pipelines.warm([double, triple]);
@@ -33,8 +34,8 @@ test('same name, different code: different pipelines, each running its own code'
     const a = ctx.buffers.upload('a', new Float32Array([1, 2, 3]), usage);
     const b = ctx.buffers.upload('b', new Float32Array([1, 2, 3]), usage);
     await runDispatches(ctx, [
-      makeDispatch(ctx, double, undefined, [a], [1]),
-      makeDispatch(ctx, triple, undefined, [b], [1]),
+      makeDispatch(ctx, double, undefined, { data: a }, [1]),
+      makeDispatch(ctx, triple, undefined, { data: b }, [1]),
     ]);
     expect(Array.from(await readBuffer(ctx.device, a, 12))).toEqual([2, 4, 6]);
     expect(Array.from(await readBuffer(ctx.device, b, 12))).toEqual([3, 6, 9]);

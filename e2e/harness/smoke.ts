@@ -9,7 +9,7 @@ export async function smoke(): Promise<number[]> {
   const ctx = await pageGpu();
   const buf = ctx.buffers.upload('smoke:x', new Float32Array([1, 2, 3]), GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
   try {
-    await runDispatches(ctx, [makeDispatch(ctx, { name: 'smoke', code }, undefined, [buf], [1])]);
+    await runDispatches(ctx, [makeDispatch(ctx, { name: 'smoke', code, bindings: { data: 0 } }, undefined, { data: buf }, [1])]);
     return Array.from(await readBuffer(ctx.device, buf, 12));
   } finally {
     ctx.buffers.destroy(buf);

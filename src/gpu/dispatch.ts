@@ -3,7 +3,8 @@
 // them in order into one command encoder.
 import { LimitExceededError } from '../errors.js';
 import type { GpuContext } from './context.js';
-import { kernelKey, type KernelSource } from './pipeline-cache.js';
+import { bindGroupEntries, checkBindings, type Kernel, type StorageBuffers } from './bindings.js';
+import { kernelKey } from './pipeline-cache.js';
 
 export interface Dispatch {
   label: string;
@@ -17,16 +18,15 @@ export interface Dispatch {
 }
 
 /**
- * Binding convention shared by every shader in shaders/: @group(0)
- * @binding(0) is a uniform block of u32/f32 parameters (if `params` is given),
- * then the storage buffers follow in order from @binding(1).
- * Without params, storage buffers start at @binding(0).
+ * One launch of `kernel`. Buffers are passed by binding name (the kernel's
+ * `bindings` map, see ./bindings.ts); `params`, if the kernel declares a
+ * 'params' uniform block, is uploaded into a buffer of its own and bound there.
  */
-export function makeDispatch(
+export function makeDispatch<B extends string>(
   ctx: GpuContext,
-  kernel: KernelSource,
+  kernel: Kernel<B>,
   params: ArrayBuffer | ArrayBufferView | undefined,
-  storage: GPUBuffer[],
+  storage: StorageBuffers<B>,
   workgroups: [number, number?, number?],
   label = kernel.name,
   /** Buffers the caller made for this dispatch alone, bound in `storage`: freed with it. */
@@ -34,23 +34,23 @@ export function makeDispatch(
 ): Dispatch {
   // Checked before anything is created, so a refused dispatch leaves no buffer behind.
   const [x, y = 1, z = 1] = workgroups;
+  const buffers = storage as Readonly<Record<string, GPUBuffer>>;
   try {
     checkWorkgroups(ctx, [x, y, z], label, kernel.name);
+    checkBindings(kernel, label, params !== undefined, buffers);
   } catch (e) {
     for (const b of ownedStorage) ctx.buffers.destroy(b);
     throw e;
   }
   const pipeline = ctx.pipelines.get(kernel);
-  const entries: GPUBindGroupEntry[] = [];
   const owned: GPUBuffer[] = [...ownedStorage];
-  let binding = 0;
+  let uniform: GPUBuffer | undefined;
   if (params) {
     const bytes = ArrayBuffer.isView(params) ? new Uint8Array(params.buffer, params.byteOffset, params.byteLength) : new Uint8Array(params);
-    const uniform = ctx.buffers.upload(`${label}:params`, bytes, GPUBufferUsage.UNIFORM);
+    uniform = ctx.buffers.upload(`${label}:params`, bytes, GPUBufferUsage.UNIFORM);
     owned.push(uniform);
-    entries.push({ binding: binding++, resource: { buffer: uniform } });
   }
-  for (const buffer of storage) entries.push({ binding: binding++, resource: { buffer } });
+  const entries = bindGroupEntries(kernel, uniform, buffers);
   const bindGroup = ctx.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
   return { label, kernel: kernelKey(kernel), pipeline, bindGroup, workgroups: [x, y, z], owned };
 }

@@ -8,7 +8,7 @@
 // after the last scan has been read, so `normed` is the start of y2.
 import type { GpuContext } from '../gpu/context.js';
 import type { Dispatch } from '../gpu/dispatch.js';
-import { LimitExceededError } from '../errors.js';
+import { checkBindingSize } from '../gpu/limits.js';
 import type { Geometry, VimConfig } from './config.js';
 
 export interface Activations {
@@ -69,12 +69,8 @@ export function allocateActivations(ctx: GpuContext, cfg: VimConfig, g: Geometry
   for (const [inner, host] of Object.entries(INSIDE) as Array<[keyof Activations, keyof Activations]>) {
     allocated[host] = Math.max(allocated[host], sizes[inner]);
   }
-  const maxBinding = ctx.device.limits.maxStorageBufferBindingSize;
   for (const [name, size] of Object.entries(allocated)) {
-    if (size > maxBinding) {
-      throw new LimitExceededError('maxStorageBufferBindingSize', size, maxBinding,
-        `the '${name}' activation of batch ${B} at ${g.height}x${g.width} is too large for this adapter; use a smaller batch or resolution`);
-    }
+    checkBindingSize(ctx, size, `the '${name}' activation of batch ${B} at ${g.height}x${g.width}`, 'use a smaller batch or resolution');
   }
   const buffers: GPUBuffer[] = [];
   const act = {} as Activations;

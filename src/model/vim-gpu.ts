@@ -13,7 +13,8 @@ import type { GpuContext } from '../gpu/context.js';
 import { encodeDispatches, releaseDispatches, type Dispatch } from '../gpu/dispatch.js';
 import { readBuffer } from '../gpu/buffers.js';
 import { PassTimer, readPassMs } from '../gpu/pass-timer.js';
-import { DisposedError, InputError, LimitExceededError } from '../errors.js';
+import { checkBindingSize } from '../gpu/limits.js';
+import { DisposedError, InputError } from '../errors.js';
 import { checkFiniteInput, checkFiniteOutput } from './numerics.js';
 import type { StateDict } from '../tensor.js';
 import { geometry, inferStride, type Geometry, type VimConfig } from './config.js';
@@ -384,13 +385,13 @@ export class VimGpu {
    * exception) and the logits would be whatever the buffer held before.
    */
   private checkWeightBindings(): void {
-    const limit = this.ctx.device.limits.maxStorageBufferBindingSize;
-    const big = this.weights.all.find((b) => b.size > limit);
-    if (!big) return;
-    destroyWeights(this.ctx, this.weights);
-    this.disposed = true;
-    throw new LimitExceededError('maxStorageBufferBindingSize', big.size, limit,
-      `the weight buffer '${big.label}' is too large to bind on this adapter; this model cannot run here`);
+    try {
+      for (const b of this.weights.all) checkBindingSize(this.ctx, b.size, `the weight buffer '${b.label}'`, 'this model cannot run here');
+    } catch (e) {
+      destroyWeights(this.ctx, this.weights);
+      this.disposed = true;
+      throw e;
+    }
   }
 
   private assertLive(): void {

@@ -9,10 +9,18 @@ import weightElements from '../../shaders/weight-elements.wgsl?raw';
 import activations from '../../shaders/activations.wgsl?raw';
 import type { GpuContext } from '../gpu/context.js';
 import { makeDispatch, packParams, type Dispatch } from '../gpu/dispatch.js';
+import type { BindingMap, Kernel } from '../gpu/bindings.js';
 import type { KernelSource } from '../gpu/pipeline-cache.js';
 import type { WeightDType } from '../weights/weight-dtype.js';
 
 const code = `${weightElements}\n${matmulCode}\n${activations}`;
+
+/**
+ * shaders/matmul.wgsl's bindings; both entry points (tiled `main`, `direct`) use
+ * all of them. aux0..aux2 are the prologue's operands (see prologueBuffers).
+ */
+const MATMUL_BINDINGS = { params: 0, x: 1, w: 2, bias: 3, y: 4, scales: 5, aux0: 6, aux1: 7, aux2: 8 } as const satisfies BindingMap;
+type MatmulBinding = keyof typeof MATMUL_BINDINGS;
 
 export type MatmulEpilogue = 'none' | 'bias' | 'bias-softplus';
 const EPILOGUE_CODE: Record<MatmulEpilogue, number> = { 'none': 0, 'bias': 1, 'bias-softplus': 2 };
@@ -96,15 +104,15 @@ export interface MatmulOptions {
 }
 
 /** The pipeline: tile shape (or the direct kernel), vec4 loads or not, epilogue, storage of W, prologue. */
-export function matmulKernel(variant: MatmulVariant, vec4: boolean, epilogue: MatmulEpilogue, wType: WeightDType = 'f32', prologue: PrologueKind = 'none'): KernelSource {
+export function matmulKernel(variant: MatmulVariant, vec4: boolean, epilogue: MatmulEpilogue, wType: WeightDType = 'f32', prologue: PrologueKind = 'none'): Kernel<MatmulBinding> {
   // Defaults are left out, so the plain pipelines and cache keys are what they always were.
   const flags = {
     VEC4: vec4 ? 1 : 0, EPILOGUE: EPILOGUE_CODE[epilogue],
     ...(wType === 'f32' ? {} : { WDTYPE: WDTYPE_CODE[wType] }),
     ...(prologue === 'none' ? {} : { PROLOGUE: PROLOGUE_CODE[prologue] }),
   };
-  if (variant === 'direct') return { name: 'matmul', code, entryPoint: 'direct', constants: flags };
-  return { name: 'matmul', code, constants: { ...MATMUL_TILES[variant], ...flags } };
+  if (variant === 'direct') return { name: 'matmul', code, entryPoint: 'direct', constants: flags, bindings: MATMUL_BINDINGS };
+  return { name: 'matmul', code, constants: { ...MATMUL_TILES[variant], ...flags }, bindings: MATMUL_BINDINGS };
 }
 
 /** Every variant (30 pipelines per weight type: slow to compile on a software adapter; prefer matmulKernelFor). */
@@ -160,7 +168,7 @@ function prologueShape(p: MatmulPrologue | undefined): PrologueShape | undefined
   return { kind: 'sum2', pair: p.pair };
 }
 
-interface ResolvedMatmul { kernel: KernelSource; params: ArrayBuffer; workgroups: [number, number, number] }
+interface ResolvedMatmul { kernel: Kernel<MatmulBinding>; params: ArrayBuffer; workgroups: [number, number, number] }
 
 function resolve(o: MatmulShape, label: string, hasBias: boolean, hasScales: boolean, software: boolean): ResolvedMatmul {
   const { M, N, K } = o;
@@ -218,8 +226,7 @@ function prologueBuffers(p: MatmulPrologue | undefined): [GPUBuffer?, GPUBuffer?
 
 /**
  * One launch of Y = X·Wᵀ (+ bias) (→ softplus), X formed by the prologue.
- * Buffers are bound whole, so every offset and stride is in elements; bindings:
- * params, x, w, bias, y, scales, aux0, aux1, aux2 (see shaders/matmul.wgsl).
+ * Buffers are bound whole, so every offset and stride is in elements.
  */
 export function matmulDispatch(ctx: GpuContext, o: MatmulOptions): Dispatch {
   const label = o.label ?? 'matmul';
@@ -228,6 +235,7 @@ export function matmulDispatch(ctx: GpuContext, o: MatmulOptions): Dispatch {
   // Unused read-only bindings take W. The written one must alias nothing else
   // bound, so where it is unused it gets a 16-byte buffer of its own.
   const spare = aux2 ? [] : [ctx.buffers.storage(`${label}:spare`, 16)];
-  return makeDispatch(ctx, r.kernel, r.params,
-    [o.x, o.w, o.bias ?? o.w, o.y, o.scales ?? o.w, aux0 ?? o.w, aux1 ?? o.w, aux2 ?? spare[0]], r.workgroups, label, spare);
+  return makeDispatch(ctx, r.kernel, r.params, {
+    x: o.x, w: o.w, bias: o.bias ?? o.w, y: o.y, scales: o.scales ?? o.w, aux0: aux0 ?? o.w, aux1: aux1 ?? o.w, aux2: aux2 ?? spare[0],
+  }, r.workgroups, label, spare);
 }

@@ -3,6 +3,7 @@
 import code from '../../shaders/patch-embed.wgsl?raw';
 import type { GpuContext } from '../gpu/context.js';
 import { makeDispatch, packParams, type Dispatch } from '../gpu/dispatch.js';
+import type { BindingMap, Kernel } from '../gpu/bindings.js';
 import type { KernelSource } from '../gpu/pipeline-cache.js';
 import { MATMUL_TILES, pickVariant, type MatmulVariant } from './matmul.js';
 
@@ -37,10 +38,14 @@ function patchGrid(H: number, W: number, P: number, stride: number): { gh: numbe
   return { gh, gw, M, L: M + 1, cls: Math.floor(M / 2) };
 }
 
-export function patchEmbedKernel(variant: MatmulVariant, P: number): KernelSource {
-  if (variant === 'direct') return { name: 'patch-embed', code, entryPoint: 'direct' };
+/** shaders/patch-embed.wgsl's bindings; both entry points (tiled `main`, `direct`) use all of them. */
+const PATCH_EMBED_BINDINGS = { params: 0, image: 1, weight: 2, bias: 3, clsToken: 4, pos: 5, tokens: 6 } as const satisfies BindingMap;
+
+export function patchEmbedKernel(variant: MatmulVariant, P: number): Kernel<keyof typeof PATCH_EMBED_BINDINGS> {
+  const bindings = PATCH_EMBED_BINDINGS;
+  if (variant === 'direct') return { name: 'patch-embed', code, entryPoint: 'direct', bindings };
   // 3·P² is a multiple of 4 exactly when P is even: then weight rows take vec4 loads.
-  return { name: 'patch-embed', code, constants: { ...MATMUL_TILES[variant], VEC4: P % 2 === 0 ? 1 : 0 } };
+  return { name: 'patch-embed', code, constants: { ...MATMUL_TILES[variant], VEC4: P % 2 === 0 ? 1 : 0 }, bindings };
 }
 
 export type PatchEmbedShape = Pick<PatchEmbedOptions, 'B' | 'H' | 'W' | 'D' | 'P' | 'stride' | 'tile'>;
@@ -81,6 +86,6 @@ export function patchEmbedDispatches(ctx: GpuContext, o: PatchEmbedOptions): Dis
   const [bm, bn] = variant === 'direct' ? [4, 16] : [MATMUL_TILES[variant].BM, MATMUL_TILES[variant].BN];
   const params = packParams([rows, D, K, L, cls, H, W, P, stride, gw]);
   return [makeDispatch(ctx, patchEmbedKernel(variant, P), params,
-    [o.image, o.weight, o.bias, o.clsToken, o.posEmbed, o.tokens],
+    { image: o.image, weight: o.weight, bias: o.bias, clsToken: o.clsToken, pos: o.posEmbed, tokens: o.tokens },
     [Math.ceil(D / bn), Math.ceil(rows / bm), 1], label)];
 }

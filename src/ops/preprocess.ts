@@ -9,7 +9,9 @@
 // so one shader serves both.
 import code from '../../shaders/preprocess.wgsl?raw';
 import type { GpuContext } from '../gpu/context.js';
-import type { KernelSource } from '../gpu/pipeline-cache.js';
+import { bindingSubset, type BindingMap, type Kernel } from '../gpu/bindings.js';
+import { makeDispatch, encodeDispatches, type Dispatch } from '../gpu/dispatch.js';
+import { checkBindingSize } from '../gpu/limits.js';
 import { InputError, LimitExceededError } from '../errors.js';
 import type { ExifOrientation } from '../image/exif.js';
 import { axisTable, normalizeTable, preprocessGeometry, rowsRead, type PreprocessGeometry } from './preprocess-geometry.js';
@@ -45,8 +47,14 @@ export interface PreprocessTarget {
   lut: GPUBuffer;
 }
 
-const HORIZONTAL: KernelSource = { name: 'preprocess', code, entryPoint: 'horizontal' };
-const VERTICAL: KernelSource = { name: 'preprocess', code, entryPoint: 'vertical' };
+/** shaders/preprocess.wgsl's bindings: the horizontal pass reads src into mid, the vertical one mid into image. */
+const PREPROCESS_BINDINGS = { params: 0, src: 1, taps: 2, mid: 3, lut: 4, image: 5 } as const satisfies BindingMap;
+const HORIZONTAL = {
+  name: 'preprocess', code, entryPoint: 'horizontal', bindings: bindingSubset(PREPROCESS_BINDINGS, ['params', 'src', 'taps', 'mid']),
+} satisfies Kernel;
+const VERTICAL = {
+  name: 'preprocess', code, entryPoint: 'vertical', bindings: bindingSubset(PREPROCESS_BINDINGS, ['params', 'taps', 'mid', 'lut', 'image']),
+} satisfies Kernel;
 const WORKGROUP = 16;
 const PARAM_BYTES = 96;
 
@@ -56,12 +64,7 @@ export function createNormalizeLut(ctx: GpuContext): GPUBuffer {
 }
 
 /** Pipelines to compile ahead of the first image (PipelineCache.warm). */
-export const PREPROCESS_KERNELS: readonly KernelSource[] = [HORIZONTAL, VERTICAL];
-
-function checkBinding(ctx: GpuContext, what: string, bytes: number, hint: string): void {
-  const limit = ctx.device.limits.maxStorageBufferBindingSize;
-  if (bytes > limit) throw new LimitExceededError('maxStorageBufferBindingSize', bytes, limit, `${what}: ${hint}`);
-}
+export const PREPROCESS_KERNELS: readonly Kernel[] = [HORIZONTAL, VERTICAL];
 
 /** What one image's preprocessing created; destroyed once its work has completed. */
 class Temporaries {
@@ -80,7 +83,7 @@ function pixelBuffer(ctx: GpuContext, encoder: GPUCommandEncoder, src: PixelSour
   if (src.kind === 'bytes') {
     const rowBytes = src.rowBytes ?? src.width * src.channels;
     const bytes = src.data.subarray(0, rowBytes * (src.height - 1) + src.width * src.channels);
-    checkBinding(ctx, `a ${src.width}x${src.height} image`, bytes.byteLength, 'pass a smaller image');
+    checkBindingSize(ctx, bytes.byteLength, `a ${src.width}x${src.height} image`, 'pass a smaller image');
     // writeBuffer needs a multiple of 4 bytes.
     const padded = bytes.byteLength % 4 === 0 ? bytes : copyPadded(bytes);
     const buffer = ctx.buffers.create('preprocess.pixels', padded.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
@@ -93,7 +96,7 @@ function pixelBuffer(ctx: GpuContext, encoder: GPUCommandEncoder, src: PixelSour
     throw new LimitExceededError('maxTextureDimension2D', Math.max(src.width, src.height), max, 'the image is too large to copy to a texture; draw it smaller first');
   }
   const rowBytes = Math.ceil((src.width * 4) / 256) * 256; // copyTextureToBuffer's row alignment
-  checkBinding(ctx, `a ${src.width}x${src.height} image`, rowBytes * src.height, 'pass a smaller image');
+  checkBindingSize(ctx, rowBytes * src.height, `a ${src.width}x${src.height} image`, 'pass a smaller image');
   const texture = device.createTexture({
     label: 'preprocess.source', size: [src.width, src.height], format: 'rgba8unorm',
     usage: GPUTextureUsage.COPY_DST | GPUTextureUsage.COPY_SRC | GPUTextureUsage.RENDER_ATTACHMENT,
@@ -147,7 +150,6 @@ export function encodePreprocess(ctx: GpuContext, encoder: GPUCommandEncoder, sr
 }
 
 function encodeInto(ctx: GpuContext, encoder: GPUCommandEncoder, src: PixelSource, target: PreprocessTarget, temps: Temporaries): void {
-  const { device } = ctx;
   const [pixels, rowBytes, channels, orientation] = pixelBuffer(ctx, encoder, src, temps);
   const g = preprocessGeometry(src.width, src.height, orientation, target.size);
   const horizontal = axisTable(g.oriented[0], g.resized[0]);
@@ -157,25 +159,19 @@ function encodeInto(ctx: GpuContext, encoder: GPUCommandEncoder, src: PixelSourc
   taps.set(horizontal.data, 0);
   taps.set(vertical.data, horizontal.data.length);
   const s = target.size;
-  checkBinding(ctx, 'the resize intermediate', rows.rows * s * 4, 'pass a smaller image');
+  checkBindingSize(ctx, rows.rows * s * 4, 'the resize intermediate', 'pass a smaller image');
   const tapBuffer = ctx.buffers.upload('preprocess.taps', taps);
   const mid = ctx.buffers.create('preprocess.mid', rows.rows * s * 4, GPUBufferUsage.STORAGE);
-  const params = ctx.buffers.upload('preprocess.params',
-    new Uint8Array(packParams(g, rowBytes, channels, rows, horizontal.stride, horizontal.data.length, vertical.stride, target.slot * 3 * s * s)),
-    GPUBufferUsage.UNIFORM);
-  temps.buffers.push(tapBuffer, mid, params);
+  const params = packParams(g, rowBytes, channels, rows, horizontal.stride, horizontal.data.length, vertical.stride, target.slot * 3 * s * s);
+  temps.buffers.push(tapBuffer, mid);
 
-  const hPipe = ctx.pipelines.get(HORIZONTAL), vPipe = ctx.pipelines.get(VERTICAL);
-  const bind = (pipe: GPUComputePipeline, entries: Array<[number, GPUBuffer]>) => device.createBindGroup({
-    layout: pipe.getBindGroupLayout(0),
-    entries: entries.map(([binding, buffer]) => ({ binding, resource: { buffer } })),
-  });
+  const dispatches: Dispatch[] = [];
+  const add = (d: Dispatch) => { dispatches.push(d); temps.buffers.push(...d.owned); };
+  add(makeDispatch(ctx, HORIZONTAL, params, { src: pixels, taps: tapBuffer, mid },
+    [Math.ceil(s / WORKGROUP), Math.ceil(rows.rows / WORKGROUP)], 'preprocess:horizontal'));
+  add(makeDispatch(ctx, VERTICAL, params, { taps: tapBuffer, mid, lut: target.lut, image: target.image },
+    [Math.ceil(s / WORKGROUP), Math.ceil(s / WORKGROUP)], 'preprocess:vertical'));
   const pass = encoder.beginComputePass({ label: 'preprocess' });
-  pass.setPipeline(hPipe);
-  pass.setBindGroup(0, bind(hPipe, [[0, params], [1, pixels], [2, tapBuffer], [3, mid]]));
-  pass.dispatchWorkgroups(Math.ceil(s / WORKGROUP), Math.ceil(rows.rows / WORKGROUP));
-  pass.setPipeline(vPipe);
-  pass.setBindGroup(0, bind(vPipe, [[0, params], [2, tapBuffer], [3, mid], [4, target.lut], [5, target.image]]));
-  pass.dispatchWorkgroups(Math.ceil(s / WORKGROUP), Math.ceil(s / WORKGROUP));
+  encodeDispatches(pass, dispatches);
   pass.end();
 }

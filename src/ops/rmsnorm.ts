@@ -3,7 +3,7 @@
 import code from '../../shaders/rmsnorm.wgsl?raw';
 import type { GpuContext } from '../gpu/context.js';
 import { makeDispatch, packParams, type Dispatch } from '../gpu/dispatch.js';
-import type { KernelSource } from '../gpu/pipeline-cache.js';
+import { bindingSubset, type BindingMap, type Kernel } from '../gpu/bindings.js';
 
 export interface RmsNormArgs {
   /** (rows, dim). Read in 'first' mode; in 'add' mode overwritten with residual + hidden. */
@@ -43,7 +43,15 @@ function workgroupSize(units: number): number {
   return wg;
 }
 
-export function rmsNormKernel(ctx: GpuContext, dim: number, add: boolean): KernelSource {
+/**
+ * shaders/rmsnorm.wgsl's bindings (its scalar and vec4 views share the numbers):
+ * the 'add' entry points use all of them, the 'first' ones all but `hidden`.
+ */
+const RMSNORM_BINDINGS = { params: 0, residual: 1, weight: 2, normed: 3, hidden: 4 } as const satisfies BindingMap;
+const FIRST_BINDINGS = bindingSubset(RMSNORM_BINDINGS, ['params', 'residual', 'weight', 'normed']);
+
+/** The kernel for one mode and width; its binding names depend on the mode, so makeDispatch checks them at run time. */
+export function rmsNormKernel(ctx: GpuContext, dim: number, add: boolean): Kernel {
   const sg = ctx.features.subgroups;
   const vec4 = dim % 4 === 0;
   return {
@@ -51,6 +59,7 @@ export function rmsNormKernel(ctx: GpuContext, dim: number, add: boolean): Kerne
     code: rmsNormCode(sg),
     entryPoint: `${add ? 'add' : 'first'}_${vec4 ? 'vec4' : 'scalar'}`,
     constants: { WG: workgroupSize(vec4 ? dim / 4 : dim) },
+    bindings: add ? RMSNORM_BINDINGS : FIRST_BINDINGS,
   };
 }
 
@@ -67,7 +76,6 @@ export function rmsNormDispatch(ctx: GpuContext, args: RmsNormArgs): Dispatch {
   const add = args.hidden !== undefined;
   const [gx, gy] = grid(ctx, rows);
   const params = packParams([rows, dim, gx, { f: args.eps }]);
-  const storage = [args.residual, args.weight, args.normed];
-  if (args.hidden) storage.push(args.hidden);
+  const storage = { residual: args.residual, weight: args.weight, normed: args.normed, ...(args.hidden ? { hidden: args.hidden } : {}) };
   return makeDispatch(ctx, rmsNormKernel(ctx, dim, add), params, storage, [gx, gy], args.label ?? (add ? 'rmsnorm-add' : 'rmsnorm'));
 }

@@ -7,7 +7,7 @@ import code from '../../shaders/scan-chunked.wgsl?raw';
 import activations from '../../shaders/activations.wgsl?raw';
 import type { GpuContext } from '../gpu/context.js';
 import { makeDispatch, packParams, type Dispatch } from '../gpu/dispatch.js';
-import type { KernelSource } from '../gpu/pipeline-cache.js';
+import { bindingSubset, type BindingMap, type Kernel } from '../gpu/bindings.js';
 import { scanConstantsStride } from './scan-constants.js';
 
 /** Tokens per chunk: 16 by default, 32 past 2^17 tokens in the batch (see defaultScanChunk). */
@@ -172,6 +172,14 @@ function variantCode(reduction: ScanReduction): string {
   return c;
 }
 
+/**
+ * shaders/scan-chunked.wgsl's bindings, and the part each phase uses (the
+ * 'auto' layout of an entry point holds only what it uses).
+ */
+const SCAN_BINDINGS = { params: 0, scratch: 1, xz: 2, xdbl: 3, consts: 4, y2: 5 } as const satisfies BindingMap;
+const SUMMARY_BINDINGS = bindingSubset(SCAN_BINDINGS, ['params', 'scratch', 'xz', 'xdbl', 'consts']);
+const CARRY_BINDINGS = bindingSubset(SCAN_BINDINGS, ['params', 'scratch']);
+
 /** Workgroups the 'single' schedule aims for: two per SM of a large GPU (132 on an H200). */
 const SINGLE_MIN_WORKGROUPS = 264;
 
@@ -193,9 +201,9 @@ export function chunkedScanKernels(ctx: GpuContext, o: { chunk: number; N: numbe
     tile,
     lanes,
     reduction,
-    summary: { name, code: src, entryPoint: 'chunk_summary', constants } satisfies KernelSource,
-    carry: { name, code: src, entryPoint: 'chunk_carry' } satisfies KernelSource,
-    output: { name, code: src, entryPoint: 'chunk_output', constants: { ...constants, SINGLE: o.single ? 1 : 0 } } satisfies KernelSource,
+    summary: { name, code: src, entryPoint: 'chunk_summary', constants, bindings: SUMMARY_BINDINGS } satisfies Kernel,
+    carry: { name, code: src, entryPoint: 'chunk_carry', bindings: CARRY_BINDINGS } satisfies Kernel,
+    output: { name, code: src, entryPoint: 'chunk_output', constants: { ...constants, SINGLE: o.single ? 1 : 0 }, bindings: SCAN_BINDINGS } satisfies Kernel,
   };
 }
 
@@ -245,10 +253,10 @@ export function chunkedScanDispatches(ctx: GpuContext, a: FusedScanArgs): Dispat
   const scratch = hasCarry ? a.scratch! : spare[0];
   const out: Dispatch[] = [];
   if (hasCarry) {
-    out.push(makeDispatch(ctx, k.summary, params, [scratch, a.xz, a.xdbl, a.consts], [tiles, chunks - 1, 2 * a.B], `${label}:summary`));
-    out.push(makeDispatch(ctx, { ...k.carry, constants: { CARRY_SEGS: segs } }, params, [scratch], [carryX, carryY], `${label}:carry`));
+    out.push(makeDispatch(ctx, k.summary, params, { scratch, xz: a.xz, xdbl: a.xdbl, consts: a.consts }, [tiles, chunks - 1, 2 * a.B], `${label}:summary`));
+    out.push(makeDispatch(ctx, { ...k.carry, constants: { CARRY_SEGS: segs } }, params, { scratch }, [carryX, carryY], `${label}:carry`));
   }
-  out.push(makeDispatch(ctx, k.output, params, [scratch, a.xz, a.xdbl, a.consts, a.y2],
+  out.push(makeDispatch(ctx, k.output, params, { scratch, xz: a.xz, xdbl: a.xdbl, consts: a.consts, y2: a.y2 },
     [tiles, single ? 1 : chunks, 2 * a.B], `${label}:output`, spare));
   return out;
 }

@@ -5,10 +5,17 @@ import packCode from '../../shaders/scan-constants.wgsl?raw';
 import weightElements from '../../shaders/weight-elements.wgsl?raw';
 import type { GpuContext } from '../gpu/context.js';
 import { makeDispatch, packParams, type Dispatch } from '../gpu/dispatch.js';
-import type { KernelSource } from '../gpu/pipeline-cache.js';
+import type { BindingMap, Kernel } from '../gpu/bindings.js';
 import type { WeightDType } from '../weights/weight-dtype.js';
 
-export const scanConstantsKernel: KernelSource = { name: 'scan-constants', code: `${weightElements}\n${packCode}` };
+/** shaders/scan-constants.wgsl's bindings, all used by its one entry point. */
+const SCAN_CONSTANTS_BINDINGS = {
+  params: 0, convW: 1, convB: 2, dtW: 3, dtScales: 4, dtB: 5, aLog: 6, dSkip: 7, packed: 8,
+} as const satisfies BindingMap;
+
+export const scanConstantsKernel: Kernel<keyof typeof SCAN_CONSTANTS_BINDINGS> = {
+  name: 'scan-constants', code: `${weightElements}\n${packCode}`, bindings: SCAN_CONSTANTS_BINDINGS,
+};
 
 /** Floats per (dir, channel) row: conv taps, conv bias, dt bias, D, N values of A, R of dt_proj. */
 export function scanConstantsStride(taps: number, N: number, R: number): number {
@@ -44,7 +51,10 @@ export function scanConstantsDispatch(ctx: GpuContext, a: ScanConstantsArgs): Di
   const rows = 2 * a.E;
   const stride = scanConstantsStride(a.taps, a.N, a.R);
   const params = packParams([rows, a.taps, a.N, a.R, stride, DTYPE_CODE[a.dtType]]);
-  return makeDispatch(ctx, scanConstantsKernel, params,
-    [a.convWeight, a.convBias, a.dtWeight, a.dtScales ?? a.dtBias, a.dtBias, a.aLog, a.d, a.packed],
-    [Math.ceil(rows / 64)], a.label ?? 'scan-constants');
+  return makeDispatch(ctx, scanConstantsKernel, params, {
+    convW: a.convWeight, convB: a.convBias, dtW: a.dtWeight,
+    // Read only for int8 dt_proj weights; any read-only buffer fills the binding otherwise.
+    dtScales: a.dtScales ?? a.dtBias,
+    dtB: a.dtBias, aLog: a.aLog, dSkip: a.d, packed: a.packed,
+  }, [Math.ceil(rows / 64)], a.label ?? 'scan-constants');
 }

@@ -2,8 +2,8 @@
 // engine) or host float32 arrays (the CPU reference engine). The loader reads,
 // verifies and decodes a vim-webgpu file the same way for both; a target only
 // says how each tensor is kept and where its bytes go.
-import { LimitExceededError } from '../errors.js';
 import type { GpuContext } from '../gpu/context.js';
+import { checkBindingSize } from '../gpu/limits.js';
 import { expectedTensors, type VimConfig } from '../model/config.js';
 import { assembleWeights, createSlotBuffer, weightSlots, type GpuWeights, type SlotPart, type WeightSlot } from '../model/gpu-weights.js';
 import type { StateDict } from '../tensor.js';
@@ -31,9 +31,7 @@ export function gpuTarget(ctx: GpuContext): WeightTarget<GpuWeights> {
   return {
     layout: (config, stored) => weightSlots(config, stored),
     allocate(config, slots, file) {
-      const limit = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
-      const big = slots.find((s) => s.byteLength > limit);
-      if (big) throw new LimitExceededError('maxStorageBufferBindingSize', big.byteLength, limit, `weight buffer '${big.key}' of ${file} does not fit this adapter`);
+      for (const slot of slots) checkBindingSize(ctx, slot.byteLength, `weight buffer '${slot.key}' of ${file}`, 'this model cannot run here');
       const buffers = new Map<string, GPUBuffer>();
       const destroy = () => { for (const b of buffers.values()) ctx.buffers.destroy(b); };
       try {
