@@ -316,3 +316,28 @@ fn direct(@builtin(global_invocation_id) id: vec3u) {
   }
   store(g, row, col, (acc.x + acc.y) + (acc.z + acc.w));
 }
+
+// One invocation per (row, block of ROW_COLS columns): the direct kernel for the
+// prologue matmuls on software adapters. The direct kernel forms X once per
+// output, which a prologue makes costly (each in_proj output would recompute its
+// row's 1/rms, each x_proj output its row's conv1d); here X is formed once per
+// ROW_COLS outputs, and with ROW_COLS ≥ N (x_proj) once per row.
+override ROW_COLS: u32 = 64u;  // at most 64 (the accumulators are a private array)
+
+@compute @workgroup_size(64)
+fn direct_rows(@builtin(global_invocation_id) id: vec3u) {
+  let row = id.x;
+  let col0 = id.y * ROW_COLS;
+  let g = id.z;
+  if (row >= p.M || col0 >= p.N) { return; }
+  let cols = min(ROW_COLS, p.N - col0);
+  let w_base = p.w_offset + g * p.gs_w + col0 * p.K;
+  var inv = 0.0;
+  if (PROLOGUE == 1u) { inv = inv_rms_of(p.x_offset + g * p.gs_x, row); }
+  var acc: array<f32, 64>;
+  for (var k = 0u; k < p.K; k += 4u) {
+    let xv = x_value4(g, row, k, inv, PROLOGUE == 1u && col0 == 0u);
+    for (var j = 0u; j < cols; j++) { acc[j] += dot(xv, load_w4(true, w_base + j * p.K, k)); }
+  }
+  for (var j = 0u; j < cols; j++) { store(g, row, col0 + j, acc[j]); }
+}

@@ -12,7 +12,7 @@ import { compare } from './fixtures.js';
 import { releaseGpu, type GpuContext } from '../src/gpu/context.js';
 import { readBuffer } from '../src/gpu/buffers.js';
 import { runDispatches } from '../src/gpu/dispatch.js';
-import { matmulDispatch, type MatmulVariant } from '../src/ops/matmul.js';
+import { matmulDispatch, type MatmulKernelVariant } from '../src/ops/matmul.js';
 import { conv1dSilu, linear, rmsNorm } from '../src/reference/ops.js';
 import { mulberry32 as rng, uniform } from './random.js';
 
@@ -26,12 +26,14 @@ const out = (name: string, floats: number) => up(name, new Float32Array(Math.cei
 const read = (b: GPUBuffer, floats: number) => readBuffer(ctx.device, b, Math.ceil(floats / 4) * 16).then((a) => a.subarray(0, floats));
 
 describe('rmsnorm prologue (in_proj)', () => {
-  const cases: Array<{ M: number; K: number; N: number; tile: MatmulVariant; add: boolean }> = [
+  const cases: Array<{ M: number; K: number; N: number; tile: MatmulKernelVariant; add: boolean }> = [
     { M: 197, K: 32, N: 64, tile: 'medium', add: true },
     { M: 130, K: 24, N: 72, tile: 'tall', add: false },
     { M: 65, K: 13, N: 10, tile: 'small', add: true },   // scalar loads, K not a multiple of 4
     { M: 7, K: 32, N: 48, tile: 'direct', add: true },
     { M: 5, K: 9, N: 6, tile: 'direct', add: false },
+    { M: 65, K: 13, N: 70, tile: 'rows', add: true },    // two column blocks, scalar loads
+    { M: 9, K: 32, N: 64, tile: 'rows', add: false },
   ];
   for (const c of cases) {
     test(`${c.tile} M=${c.M} K=${c.K} N=${c.N} ${c.add ? 'add' : 'first'}`, async () => {
@@ -60,12 +62,14 @@ describe('rmsnorm prologue (in_proj)', () => {
 });
 
 describe('conv-silu prologue (x_proj, both directions)', () => {
-  const cases: Array<{ B: number; L: number; E: number; N: number; K: number; tile: MatmulVariant }> = [
+  const cases: Array<{ B: number; L: number; E: number; N: number; K: number; tile: MatmulKernelVariant }> = [
     { B: 1, L: 197, E: 32, N: 20, K: 4, tile: 'direct' },
     { B: 3, L: 17, E: 24, N: 44, K: 4, tile: 'small' },
     { B: 2, L: 65, E: 30, N: 11, K: 4, tile: 'medium' },  // scalar loads (E = 30 keeps rows unaligned)
     { B: 1, L: 3, E: 16, N: 8, K: 4, tile: 'direct' },    // shorter than the conv
     { B: 2, L: 1, E: 8, N: 5, K: 2, tile: 'direct' },     // one token, conv width 2
+    { B: 1, L: 197, E: 32, N: 44, K: 4, tile: 'rows' },   // Vim-Ti's x_proj width: one block per row
+    { B: 2, L: 65, E: 30, N: 70, K: 4, tile: 'rows' },    // two column blocks, scalar loads
   ];
   for (const c of cases) {
     test(`${c.tile} B=${c.B} L=${c.L} E=${c.E} N=${c.N} K=${c.K}`, async () => {
@@ -107,7 +111,7 @@ describe('conv-silu prologue (x_proj, both directions)', () => {
 });
 
 describe('sum2 prologue (out_proj over the two scan halves)', () => {
-  for (const c of [{ M: 197, K: 64, N: 32, tile: 'direct' as const }, { M: 101, K: 30, N: 70, tile: 'medium' as const }]) {
+  for (const c of [{ M: 197, K: 64, N: 32, tile: 'direct' as const }, { M: 101, K: 30, N: 70, tile: 'medium' as const }, { M: 33, K: 16, N: 65, tile: 'rows' as const }]) {
     test(`${c.tile} M=${c.M} K=${c.K} N=${c.N}`, async () => {
       const next = rng(c.M + c.K + c.N);
       const y2 = uniform(2 * c.M * c.K, next, 1), w = uniform(c.N * c.K, next, 1);

@@ -44,6 +44,9 @@ export type MatmulPrologue =
 type PrologueKind = MatmulPrologue['kind'] | 'none';
 const PROLOGUE_CODE: Record<PrologueKind, number> = { 'none': 0, 'rmsnorm': 1, 'conv-silu': 2, 'sum2': 3 };
 
+/** Columns per invocation of the 'rows' variant (the shader's ROW_COLS). */
+const ROW_COLS = 64;
+
 /** Tile shapes: BM×BN outputs per workgroup, TM×TN per invocation, BK of K per stage. */
 export interface MatmulTile { BM: number; BN: number; BK: number; TM: number; TN: number }
 
@@ -60,7 +63,14 @@ export const MATMUL_TILES = {
 } as const satisfies Record<string, MatmulTile>;
 export type MatmulTileName = keyof typeof MATMUL_TILES;
 /** A tile shape, or 'direct': one invocation per output, no workgroup memory (entry point `direct`). */
+/** A tile shape, or 'direct': one invocation per output, no workgroup memory (entry point `direct`). */
 export type MatmulVariant = MatmulTileName | 'direct';
+/**
+ * The matmul's own kernels: its variants, and 'rows': one invocation per row and
+ * block of 64 columns (`direct_rows`), where a prologue forms X once per row and
+ * block rather than once per output.
+ */
+export type MatmulKernelVariant = MatmulVariant | 'rows';
 
 export interface MatmulOptions {
   /** (…, M rows of lda) read from xOffset; each row's first K elements are used */
@@ -99,12 +109,12 @@ export interface MatmulOptions {
   epilogue?: MatmulEpilogue;
   prologue?: MatmulPrologue;
   /** default: chosen from the output size and the adapter (see pickVariant) */
-  tile?: MatmulVariant;
+  tile?: MatmulKernelVariant;
   label?: string;
 }
 
 /** The pipeline: tile shape (or the direct kernel), vec4 loads or not, epilogue, storage of W, prologue. */
-export function matmulKernel(variant: MatmulVariant, vec4: boolean, epilogue: MatmulEpilogue, wType: WeightDType = 'f32', prologue: PrologueKind = 'none'): Kernel<MatmulBinding> {
+export function matmulKernel(variant: MatmulKernelVariant, vec4: boolean, epilogue: MatmulEpilogue, wType: WeightDType = 'f32', prologue: PrologueKind = 'none'): Kernel<MatmulBinding> {
   // Defaults are left out, so the plain pipelines and cache keys are what they always were.
   const flags = {
     VEC4: vec4 ? 1 : 0, EPILOGUE: EPILOGUE_CODE[epilogue],
@@ -112,6 +122,7 @@ export function matmulKernel(variant: MatmulVariant, vec4: boolean, epilogue: Ma
     ...(prologue === 'none' ? {} : { PROLOGUE: PROLOGUE_CODE[prologue] }),
   };
   if (variant === 'direct') return { name: 'matmul', code, entryPoint: 'direct', constants: flags, bindings: MATMUL_BINDINGS };
+  if (variant === 'rows') return { name: 'matmul', code, entryPoint: 'direct_rows', constants: flags, bindings: MATMUL_BINDINGS };
   return { name: 'matmul', code, constants: { ...MATMUL_TILES[variant], ...flags }, bindings: MATMUL_BINDINGS };
 }
 
@@ -198,15 +209,16 @@ function resolve(o: MatmulShape, label: string, hasBias: boolean, hasScales: boo
 
   // vec4 loads need every row of X and W to start on a 16-byte boundary.
   const vec4 = [K, lda, xOffset, wOffset, gsX, gsW, pair].every((v) => v % 4 === 0);
-  const variant = o.tile ?? pickVariant(M, N, groups, software);
+  // On a software adapter a prologue matmul takes 'rows': 'direct' would form X once per output.
+  const variant = o.tile ?? (software && pro ? 'rows' : pickVariant(M, N, groups, software));
+  const params = packParams([M, N, K, lda, ldy, xOffset, wOffset, yOffset, biasOffset, gsX, gsW, gsBias, gsY, scaleOffset, gsScale,
+    seq, taps, pair, { f: pro?.kind === 'rmsnorm' ? pro.eps : 0 }, pro?.kind === 'rmsnorm' && pro.add ? 1 : 0]);
+  const kernel = matmulKernel(variant, vec4, epilogue, wType, pro?.kind ?? 'none');
+  // 'rows': 64 rows per workgroup, ROW_COLS columns per invocation.
+  if (variant === 'rows') return { kernel, params, workgroups: [Math.ceil(M / 64), Math.ceil(N / ROW_COLS), groups] };
   // The direct kernel's workgroup is 16 columns × 4 rows.
   const [bm, bn] = variant === 'direct' ? [4, 16] : [MATMUL_TILES[variant].BM, MATMUL_TILES[variant].BN];
-  return {
-    kernel: matmulKernel(variant, vec4, epilogue, wType, pro?.kind ?? 'none'),
-    params: packParams([M, N, K, lda, ldy, xOffset, wOffset, yOffset, biasOffset, gsX, gsW, gsBias, gsY, scaleOffset, gsScale,
-      seq, taps, pair, { f: pro?.kind === 'rmsnorm' ? pro.eps : 0 }, pro?.kind === 'rmsnorm' && pro.add ? 1 : 0]),
-    workgroups: [Math.ceil(N / bn), Math.ceil(M / bm), groups],
-  };
+  return { kernel, params, workgroups: [Math.ceil(N / bn), Math.ceil(M / bm), groups] };
 }
 
 /** The pipeline matmulDispatch would use for this shape on this context: for PipelineCache.warm(). */
