@@ -78,7 +78,9 @@ def parse_args(argv=None):
     a("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a("--limit-train", type=int, default=0, help="evenly spread subset (tests)")
     a("--limit-val", type=int, default=0)
-    a("--eval-only", default="", help="measure a saved teacher on val and exit")
+    a("--eval-only", default="", help="measure a saved teacher (a --save file or a .part1.pt) on val and exit")
+    a("--export-f16", default="", help="also write the teacher as float16 in two halves (teacher_f16.part1/2.pt, "
+      "each < 16 MiB for a ResNet-18/34) into this folder, to bring it back from a GPU call")
     args = p.parse_args(argv)
     if args.epochs < 0:
         args.epochs = 0 if args.time_budget > 0 else 30
@@ -92,11 +94,50 @@ def build(arch: str, num_classes: int = 10) -> torch.nn.Module:
     return getattr(torchvision.models, arch)(num_classes=num_classes, zero_init_residual=True)
 
 
-def load_teacher(path: str, device) -> tuple[torch.nn.Module, dict]:
-    """The teacher of a --save file, in eval mode, channels_last, on the device."""
+def read_teacher(path: str) -> dict:
+    """A --save file, or the two halves of --export-f16 (give the .part1.pt; the .part2.pt
+    is read beside it), as {'arch', 'num_classes', 'state_dict' (float32), 'meta', ...}."""
+    if path.endswith(".part1.pt"):
+        p1 = torch.load(path, map_location="cpu", weights_only=False)  # our own files
+        p2 = torch.load(path[:-len(".part1.pt")] + ".part2.pt", map_location="cpu", weights_only=False)
+        if p1.get("format") != TEACHER_FORMAT + "-f16-part" or p2.get("format") != p1["format"]:
+            raise SystemExit(f"{path}: not a half written by teacher.py --export-f16")
+        sd = {**p1["state_dict"], **p2["state_dict"]}
+        ck = dict(p1, state_dict={k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()})
+        ck["order"] = p1["order"]
+        ck["state_dict"] = {k: ck["state_dict"][k] for k in ck["order"]}
+        return ck
     ck = torch.load(path, map_location="cpu", weights_only=False)  # our own file
     if ck.get("format") != TEACHER_FORMAT:
         raise SystemExit(f"{path}: not a teacher written by teacher.py")
+    return ck
+
+
+def export_f16(ck: dict, folder: str) -> list[str]:
+    """The teacher in float16 (integers as they are), split by key into two files of about equal size."""
+    sd = ck["state_dict"]
+    order = list(sd)
+    half = {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
+    total = sum(v.numel() * v.element_size() for v in half.values())
+    first, acc = [], 0
+    for k in order:
+        if acc >= total / 2:
+            break
+        first.append(k)
+        acc += half[k].numel() * half[k].element_size()
+    paths = []
+    for part, keys in ((1, first), (2, [k for k in order if k not in set(first)])):
+        path = os.path.join(folder, f"teacher_f16.part{part}.pt")
+        torch.save({"format": TEACHER_FORMAT + "-f16-part", "part": part, "arch": ck["arch"],
+                    "num_classes": ck["num_classes"], "order": order, "meta": ck["meta"],
+                    "state_dict": {k: half[k] for k in keys}}, path)
+        paths.append(path)
+    return paths
+
+
+def load_teacher(path: str, device) -> tuple[torch.nn.Module, dict]:
+    """The teacher of a --save file (or of --export-f16's halves), in eval mode, channels_last, on the device."""
+    ck = read_teacher(path)
     model = build(ck["arch"], ck["num_classes"])
     model.load_state_dict(ck["state_dict"])
     model = model.to(device).to(memory_format=torch.channels_last).eval()
@@ -264,11 +305,14 @@ def main(argv=None) -> None:
             "train_seconds": round(t_train, 1), "args": vars(args), "gpu": gpu, "torch": torch.__version__,
             "pack_sha256": index["splits"]["train"]["sha256"], "parameters": n_params}
     os.makedirs(os.path.dirname(os.path.abspath(save)), exist_ok=True)
-    torch.save({"format": TEACHER_FORMAT, "arch": args.arch, "num_classes": 10, "state_dict": sd,
-                "classes": classes_json(), "meta": meta}, save + ".tmp")
+    ck = {"format": TEACHER_FORMAT, "arch": args.arch, "num_classes": 10, "state_dict": sd,
+          "classes": classes_json(), "meta": meta}
+    torch.save(ck, save + ".tmp")
     os.replace(save + ".tmp", save)
+    exported = export_f16(ck, args.export_f16) if args.export_f16 else []
     result = {"format": "vim-webgpu-teacher-log-v1", "arch": args.arch, "parameters": n_params, **meta,
-              "teacher_file": save, "teacher_sha256": file_sha256(save), "history": history}
+              "teacher_file": save, "teacher_sha256": file_sha256(save),
+              "exported_f16": {os.path.basename(p): file_sha256(p) for p in exported}, "history": history}
     if have_val:   # the one and only look at val: a report, nothing is chosen from it
         xva, yva = (t.to(device) for t in load_split(args.data, "val", args.limit_val))
         result["val_f32"] = measure(model, xva, yva, device)

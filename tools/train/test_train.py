@@ -247,7 +247,7 @@ def test_teacher_and_distill() -> None:
     print("teacher.py (ResNet-18, 2 epochs, CPU), then train.py distilling from it:")
     tout, tfile = os.path.join(tmp, "t"), os.path.join(tmp, "t", "teacher.pt")
     r = run(["tools/train/teacher.py", "--data", pack, "--out", tout, "--arch", "resnet18", "--epochs", "2",
-             "--batch-size", "16", "--device", "cpu"])
+             "--batch-size", "16", "--device", "cpu", "--export-f16", tout])
     check("teacher.py exits 0", r.returncode == 0, (r.stdout + r.stderr)[-800:])
     tlog = json.load(open(os.path.join(tout, "teacher_log.json")))
     check("teacher: 2 epochs of 3 steps, val measured once after training",
@@ -257,6 +257,16 @@ def test_teacher_and_distill() -> None:
     ev = json.load(open(os.path.join(tout, "teacher_eval.json")))
     check("teacher --eval-only gives the same val top-1", r.returncode == 0 and
           abs(ev["val_f32"]["top1"] - tlog["val_f32"]["top1"]) < 1e-9, (r.stdout + r.stderr)[-400:])
+    r = run(["tools/train/teacher.py", "--data", pack, "--out", tmp, "--eval-only",
+             os.path.join(tout, "teacher_f16.part1.pt"), "--device", "cpu"])
+    ev16 = json.load(open(os.path.join(tmp, "teacher_eval.json"))) if r.returncode == 0 else {}
+    from tools.train.teacher import read_teacher
+    full, halves = read_teacher(tfile), read_teacher(os.path.join(tout, "teacher_f16.part1.pt"))
+    same = list(full["state_dict"]) == list(halves["state_dict"]) and all(
+        torch.allclose(full["state_dict"][k].float(), halves["state_dict"][k].float(), rtol=1e-3, atol=1e-4)
+        for k in full["state_dict"])
+    check("the float16 halves rebuild the teacher (same keys, order, values to f16 rounding) and measure",
+          same and "val_f32" in ev16, (r.stdout + r.stderr)[-400:])
     # the student starts from a safetensors file with the official names and alignment pads, as the engine writes
     torch.manual_seed(1)
     init_sd = VisionMamba(img_size=32, depth=2, num_classes=10).state_dict()
