@@ -25,6 +25,13 @@ def load_index(folder: str) -> dict:
     return index
 
 
+def has_split(folder: str, split: str) -> bool:
+    """Whether the pack lists the split and its file is there (a GPU call may carry
+    the train split alone)."""
+    meta = load_index(folder)["splits"].get(split)
+    return meta is not None and os.path.exists(os.path.join(folder, meta["file"]))
+
+
 def _decode(blob: bytes, size: int) -> np.ndarray:
     with Image.open(io.BytesIO(blob)) as im:
         arr = np.asarray(im.convert("RGB"))

@@ -236,9 +236,90 @@ def test_pack_and_train() -> None:
           f"max |diff| {(a - b).abs().max().item():.1e}")
 
 
+def test_teacher_and_distill() -> None:
+    from tools.train import st_io
+    from tools.vim_torch.model import VisionMamba
+    tmp = tempfile.mkdtemp(prefix="vimteach-")
+    src, pack = os.path.join(tmp, "src"), os.path.join(tmp, "pack")
+    make_folder(src)
+    r = run(["tools/train/pack_data.py", "--src", src, "--out", pack, "--size", "32", "--jobs", "2"])
+    check("pack for the teacher", r.returncode == 0, r.stderr[-500:])
+    print("teacher.py (ResNet-18, 2 epochs, CPU), then train.py distilling from it:")
+    tout, tfile = os.path.join(tmp, "t"), os.path.join(tmp, "t", "teacher.pt")
+    r = run(["tools/train/teacher.py", "--data", pack, "--out", tout, "--arch", "resnet18", "--epochs", "2",
+             "--batch-size", "16", "--device", "cpu", "--export-f16", tout])
+    check("teacher.py exits 0", r.returncode == 0, (r.stdout + r.stderr)[-800:])
+    tlog = json.load(open(os.path.join(tout, "teacher_log.json")))
+    check("teacher: 2 epochs of 3 steps, val measured once after training",
+          tlog["epochs_done"] == 2 and tlog["steps"] == 6 and tlog["val_f32"]["images"] == 30
+          and len(tlog["val_f32"]["per_class_top1"]) == 10, f"{tlog['epochs_done']} epochs, {tlog['steps']} steps")
+    r = run(["tools/train/teacher.py", "--data", pack, "--out", tout, "--eval-only", tfile, "--device", "cpu"])
+    ev = json.load(open(os.path.join(tout, "teacher_eval.json")))
+    check("teacher --eval-only gives the same val top-1", r.returncode == 0 and
+          abs(ev["val_f32"]["top1"] - tlog["val_f32"]["top1"]) < 1e-9, (r.stdout + r.stderr)[-400:])
+    r = run(["tools/train/teacher.py", "--data", pack, "--out", tmp, "--eval-only",
+             os.path.join(tout, "teacher_f16.part1.pt"), "--device", "cpu"])
+    ev16 = json.load(open(os.path.join(tmp, "teacher_eval.json"))) if r.returncode == 0 else {}
+    from tools.train.teacher import read_teacher
+    full, halves = read_teacher(tfile), read_teacher(os.path.join(tout, "teacher_f16.part1.pt"))
+    same = list(full["state_dict"]) == list(halves["state_dict"]) and all(
+        torch.allclose(full["state_dict"][k].float(), halves["state_dict"][k].float(), rtol=1e-3, atol=1e-4)
+        for k in full["state_dict"])
+    check("the float16 halves rebuild the teacher (same keys, order, values to f16 rounding) and measure",
+          same and "val_f32" in ev16, (r.stdout + r.stderr)[-400:])
+    # the student starts from a safetensors file with the official names and alignment pads, as the engine writes
+    torch.manual_seed(1)
+    init_sd = VisionMamba(img_size=32, depth=2, num_classes=10).state_dict()
+    init_st = os.path.join(tmp, "init.safetensors")
+    tensors = {"__pad__.0": torch.zeros(3, dtype=torch.uint8)}
+    tensors.update((k, v.half() if v.ndim >= 2 else v) for k, v in init_sd.items())
+    st_io.save(init_st, tensors, {"format": "vim-webgpu"})
+    common = ["tools/train/train.py", "--data", pack, "--smoke", "--limit-train", "0", "--limit-val", "0",
+              "--batch-size", "16", "--epochs", "3", "--device", "cpu", "--init", init_st, "--teacher", tfile]
+    o1, o2, o3 = (os.path.join(tmp, f"d{i}") for i in (1, 2, 3))
+    r = run(common + ["--out", o1, "--stop-after-steps", "4"])
+    check("distillation call 1 exits 0", r.returncode == 0, (r.stdout + r.stderr)[-800:])
+    check("log says initialised from the safetensors file and soft distillation",
+          "initialised from" in r.stdout and "soft distillation" in r.stdout, r.stdout[-600:])
+    r = run(common[:-2] + ["--out", o2, "--resume", os.path.join(o1, "resume.pt")])
+    check("resuming a distillation run without --teacher is refused", r.returncode != 0
+          and "--teacher" in (r.stdout + r.stderr), (r.stdout + r.stderr)[-400:])
+    r = run(common + ["--out", o2, "--resume", os.path.join(o1, "resume.pt")])
+    check("resumed distillation call exits 0", r.returncode == 0, (r.stdout + r.stderr)[-800:])
+    log2 = json.load(open(os.path.join(o2, "train_log.json")))
+    check("resumed distillation finished 9 steps, raw weights by the fixed rule, teacher recorded",
+          log2["steps"] == 9 and log2["stop"] == "finished" and log2["weights"] == "raw"
+          and log2["teacher"]["arch"] == "resnet18" and list(log2["final_val_f32"]) == ["raw"],
+          f"steps {log2['steps']}, weights {log2['weights']}")
+    check("no per-epoch val by default", all("val" not in h for h in log2["history"]))
+    _, meta = st_io.load(os.path.join(o2, "vim_ti_imagenette_f16.safetensors"))
+    check("weights' metadata: fixed-rule selection, the teacher", "no selection on val" in meta["selection"]
+          and json.loads(meta["teacher"])["distill"] == "soft")
+    r = run(common + ["--out", o3, "--distill", "hard", "--epochs", "1"])
+    check("hard distillation exits 0", r.returncode == 0 and "hard distillation" in r.stdout, (r.stdout + r.stderr)[-800:])
+    # a pack without val.bin (a GPU call that carries the train split alone) trains and skips val
+    os.remove(os.path.join(pack, "val.bin"))
+    r = run(common[:-2] + ["--out", o3, "--epochs", "1"])
+    log3 = json.load(open(os.path.join(o3, "train_log.json"))) if r.returncode == 0 else {}
+    check("no val.bin: trains, no val measurement", r.returncode == 0 and log3.get("final_val_f32") == {},
+          (r.stdout + r.stderr)[-600:])
+    # the distillation loss: soft at alpha 1 is the KL's cross-entropy form, hard mixes argmax and labels
+    from tools.train.train import distill_loss, soft_ce
+    z, zt = torch.randn(4, 10), torch.randn(4, 10)
+    lab = torch.softmax(torch.randn(4, 10), -1)
+    pt = torch.softmax(zt, -1)
+    kl = (pt * (pt.log() - torch.log_softmax(z, -1))).sum(-1).mean()
+    ent = -(pt * pt.log()).sum(-1).mean()
+    check("soft loss = KL + teacher entropy", abs(distill_loss(z, zt, lab, "soft", 1.0, 1.0) - (kl + ent)) < 1e-5)
+    h = distill_loss(z, zt, lab, "hard", 1.0, 1.0)
+    ref = 0.5 * torch.nn.functional.cross_entropy(z, zt.argmax(-1)) + 0.5 * soft_ce(z, lab)
+    check("hard loss = (CE(teacher argmax) + CE(labels)) / 2", abs(h - ref) < 1e-6)
+
+
 if __name__ == "__main__":
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
     test_triton_kernels()
     test_pack_and_train()
+    test_teacher_and_distill()
     print(f"{len(failures)} failed" if failures else "all checks passed")
     sys.exit(1 if failures else 0)

@@ -11,6 +11,18 @@ A_log/D, betas 0.9/0.999), linear warm-up 5 epochs then cosine to 1e-5, grad-nor
 crop (area 0.25-1) + flip + colour jitter + random erasing 0.25, mixup 0.8 / cutmix 1.0,
 label smoothing 0.1, EMA 0.999. Seeded (--seed).
 
+Distillation (--teacher T.pt from teacher.py): the teacher sees exactly the student's
+batch (the same crop, flip, jitter, erasing and mixup/cutmix: "consistent" teaching)
+and gives the target. --distill soft (default with a teacher): KL(teacher || student)
+at temperature --distill-tau, weight --distill-alpha, the rest on the mixed labels;
+--distill hard: DeiT's hard distillation without a distillation token, half the loss on
+the teacher's argmax, half on the mixed labels.
+
+Model selection: none on val. The weights written are fixed by a rule chosen before
+training (--final-weights: raw, the default, or ema); val is measured once at the end
+to report the chosen weights (and, with --eval-every N, every N epochs for the log
+only). A pack without val.bin trains the same and skips the measurements.
+
 Time: with --time-budget T (seconds from start to the last file written) and
 --epochs 0 (the default then), the number of epochs is fixed after the first one from
 its measured speed so that the cosine schedule ends inside T. With --epochs N the
@@ -49,12 +61,12 @@ if __package__ in (None, ""):  # run as a script: make `tools.*` importable
 from tools.train import st_io, triton_scan  # noqa: E402
 from tools.train.classes import classes_json  # noqa: E402
 from tools.train.gpu_aug import GpuAugment, MixCut, to_input  # noqa: E402
-from tools.train.packed import load_index, load_split  # noqa: E402
+from tools.train.packed import has_split, load_index, load_split  # noqa: E402
 from tools.vim_torch.model import VisionMamba  # noqa: E402
 
 RESUME_FORMAT = "vim-webgpu-train-resume-v1"
 PER_CALL_ARGS = {"data", "out", "name", "resume", "time_budget", "reserve", "ckpt_every", "rewarm_steps", "scan",
-                 "compile", "device", "eval_every", "ema_eval_every", "stop_after_steps"}
+                 "compile", "device", "eval_every", "ema_eval_every", "stop_after_steps", "teacher"}
 NO_DECAY_SUFFIXES = (".bias", "A_log", "A_b_log", "mixer.D", "mixer.D_b")
 NO_DECAY_NAMES = ("pos_embed", "cls_token")
 
@@ -70,7 +82,14 @@ def parse_args(argv=None):
     a("--out", default=os.environ.get("OUT") or "train_out")
     a("--name", default="vim_ti_imagenette", help="prefix of the weight files")
     a("--resume", default="", help="resume.pt from an earlier call")
-    a("--init", default="", help="start from the weights of a resume.pt, with a fresh schedule (fine-tuning)")
+    a("--init", default="", help="start from the weights of a resume.pt, or of a safetensors file with the official "
+      "names (f32/f16, e.g. weights/vim-ti-imagenette.f16.safetensors), with a fresh schedule (fine-tuning)")
+    a("--teacher", default="", help="teacher.py's file: distil from it (per call: give it again when resuming)")
+    a("--distill", choices=("soft", "hard", "none"), default="soft", help="with --teacher: the distillation loss")
+    a("--distill-alpha", type=float, default=1.0, help="soft: weight of the KL term (1 - alpha on the mixed labels)")
+    a("--distill-tau", type=float, default=1.0, help="soft: temperature")
+    a("--final-weights", choices=("raw", "ema"), default="raw",
+      help="which weights are written: a fixed rule, never chosen on val (ema needs --ema-decay > 0)")
     a("--time-budget", type=float, default=0, help="seconds from start until all outputs are written (0: none)")
     a("--reserve", type=float, default=30, help="seconds kept for the final evaluation and the writes")
     a("--ckpt-every", type=float, default=3.0, help="minutes between resume.pt writes (at epoch ends)")
@@ -101,8 +120,8 @@ def parse_args(argv=None):
       help="auto: the Triton scan if it passes its self-check on this GPU, else the chunked scan")
     a("--compile", action="store_true", help="torch.compile the model for training (untested on the H200)")
     a("--amp", choices=("bf16", "off"), default="bf16")
-    a("--eval-every", type=int, default=1, help="epochs between val evaluations of the weights")
-    a("--ema-eval-every", type=int, default=5, help="epochs between val evaluations of the EMA weights")
+    a("--eval-every", type=int, default=0, help="epochs between val evaluations (log only; 0: only at the end)")
+    a("--ema-eval-every", type=int, default=5, help="epochs between val evaluations of the EMA (log only)")
     a("--seed", type=int, default=0)
     a("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a("--limit-train", type=int, default=0, help="use an evenly spread subset (tests)")
@@ -119,7 +138,29 @@ def parse_args(argv=None):
         args.epochs = 0 if args.time_budget > 0 else 100
     if args.epochs == 0 and args.time_budget <= 0:
         p.error("--epochs 0 (fit the budget) needs --time-budget")
+    if args.final_weights == "ema" and args.ema_decay <= 0:
+        p.error("--final-weights ema needs --ema-decay > 0")
     return args
+
+
+def load_init(path: str) -> "OrderedDict[str, torch.Tensor]":
+    """Float32 weights of a resume.pt or of a safetensors file with the official names (the
+    engine's f16/f32 files qualify: their alignment pads `__pad__.*` are dropped; int8 is refused)."""
+    if path.endswith(".safetensors"):
+        sd, _ = st_io.load(path)
+        return OrderedDict((k, v.float()) for k, v in sd.items() if not k.startswith("__pad__."))
+    init = torch.load(path, map_location="cpu", weights_only=False)  # our own file
+    return OrderedDict((k, v.float()) for k, v in init["model_f16"].items())
+
+
+def distill_loss(logits, teacher_logits, label_targets, kind: str, alpha: float, tau: float):
+    """soft: alpha * tau^2 * KL(p_teacher || p_student) at temperature tau (written as the cross-entropy,
+    whose gradient is the KL's) + (1 - alpha) * CE(mixed labels); hard: (CE(teacher argmax) + CE(labels)) / 2."""
+    z, zt = logits.float(), teacher_logits.float()
+    if kind == "hard":
+        return 0.5 * F.cross_entropy(z, zt.argmax(-1)) + 0.5 * soft_ce(z, label_targets)
+    kd = soft_ce(z / tau, F.softmax(zt / tau, -1)) * tau * tau
+    return kd if alpha >= 1 else alpha * kd + (1 - alpha) * soft_ce(z, label_targets)
 
 
 # ---------------------------------------------------------------------------
@@ -266,8 +307,13 @@ def main(argv=None) -> None:
     if args.size != index["size"]:
         sys.exit(f"--size {args.size} but the pack holds {index['size']} px images (re-pack for another size)")
     xtr, ytr = load_split(args.data, "train", args.limit_train)
-    xva, yva = load_split(args.data, "val", args.limit_val)
-    xtr, ytr, xva, yva = (t.to(device) for t in (xtr, ytr, xva, yva))
+    xtr, ytr = xtr.to(device), ytr.to(device)
+    have_val = has_split(args.data, "val")
+    if have_val:
+        xva, yva = (t.to(device) for t in load_split(args.data, "val", args.limit_val))
+    else:
+        xva = yva = torch.zeros(0)
+        log("no val split in the pack: no val measurements in this call")
     n_train = xtr.shape[0]
     spe = n_train // args.batch_size                       # steps per epoch (last partial batch dropped)
     if spe < 1:
@@ -306,11 +352,25 @@ def main(argv=None) -> None:
         if ck["meta"].get("pack_sha256") != index["splits"]["train"]["sha256"]:
             log("warning: the training pack differs from the one this run started with")
     if args.init and ck is None:
-        init = torch.load(args.init, map_location="cpu", weights_only=False)  # our own file
-        model.load_state_dict(OrderedDict((k, v.float()) for k, v in init["model_f16"].items()))
+        model.load_state_dict(load_init(args.init))
         log(f"initialised from {args.init} (weights only; fresh schedule)")
+    teacher, teacher_info = None, None
+    if args.teacher and args.distill != "none":
+        from tools.train.teacher import file_sha256, load_teacher
+        teacher, tck = load_teacher(args.teacher, device)
+        teacher_info = {"file": os.path.basename(args.teacher), "sha256": file_sha256(args.teacher),
+                        "arch": tck["arch"], "epochs": tck["meta"]["epochs_done"],
+                        "distill": args.distill, "alpha": args.distill_alpha, "tau": args.distill_tau}
+        if tck["meta"].get("pack_sha256") != index["splits"]["train"]["sha256"]:
+            log("warning: the teacher was trained on another training pack")
+        log(f"teacher {tck['arch']} from {args.teacher} ({tck['meta']['epochs_done']} epochs): "
+            f"{args.distill} distillation" + (f", alpha {args.distill_alpha}, tau {args.distill_tau}"
+                                              if args.distill == "soft" else ""))
+    elif ck is not None and ck["meta"]["args"].get("teacher") and args.distill != "none":
+        sys.exit("this run distils from a teacher: give --teacher again when resuming")
     opt = make_optimizer(model, args, device)
-    ema = Ema(model, args.ema_decay) if args.ema_decay > 0 else None
+    # the EMA is kept only when it is the weights to be written (a fixed rule, --final-weights)
+    ema = Ema(model, args.ema_decay) if args.ema_decay > 0 and args.final_weights == "ema" else None
     warmup_steps = int(args.warmup_epochs * spe)
     if args.epochs:  # a short fixed schedule: keep the warm-up within its first third
         warmup_steps = min(warmup_steps, args.epochs * spe // 3)
@@ -387,7 +447,13 @@ def main(argv=None) -> None:
                 grp["lr"] = lr
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 logits = fwd(xb)
-            loss = soft_ce(logits, tb)
+                if teacher is not None:
+                    with torch.no_grad():
+                        t_logits = teacher(xb.contiguous(memory_format=torch.channels_last))
+            if teacher is not None:
+                loss = distill_loss(logits, t_logits, tb, args.distill, args.distill_alpha, args.distill_tau)
+            else:
+                loss = soft_ce(logits, tb)
             loss.backward()
             gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad if args.clip_grad > 0 else 1e9)
             lv, gv = torch.stack([loss.detach().float(), gnorm.detach().float()]).tolist()
@@ -419,10 +485,10 @@ def main(argv=None) -> None:
         rec = {"epoch": meta["epoch"], "step": meta["step"], "lr": sched(meta["step"] - 1),
                "train_loss": round(loss_sum / max(1, n_seen), 5),
                "train_img_per_s": round(n_seen / max(1e-9, train_time), 1), "epoch_seconds": None}
-        if meta["epoch"] % args.eval_every == 0 or meta["epoch"] == epochs_total:
+        if have_val and args.eval_every > 0 and meta["epoch"] % args.eval_every == 0:
             t_ev = time.time()
             rec["val"] = evaluate(model, xva, yva, eval_batch, amp, device)
-            if ema is not None and (meta["epoch"] % args.ema_eval_every == 0 or meta["epoch"] == epochs_total):
+            if ema is not None and meta["epoch"] % args.ema_eval_every == 0:
                 rec["val_ema"] = evaluate(ema.model, xva, yva, eval_batch, amp, device)
             rec["eval_seconds"] = round(time.time() - t_ev, 2)
         rec["epoch_seconds"] = round(time.time() - t_ep, 2)
@@ -432,7 +498,7 @@ def main(argv=None) -> None:
             log(f"  peak GPU memory {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB")
         if meta["epochs_total"] is None:
             steady = step_times[3:] or step_times
-            per_epoch = sum(steady) / len(steady) * spe + rec.get("eval_seconds", 0.0) / args.eval_every
+            per_epoch = sum(steady) / len(steady) * spe + rec.get("eval_seconds", 0.0) / max(1, args.eval_every)
             left = deadline - args.reserve - time.time()
             meta["epochs_total"] = max(meta["epoch"] + 1, meta["epoch"] + int(0.97 * left / per_epoch))
             meta["total_steps"] = sched.total = meta["epochs_total"] * spe
@@ -454,27 +520,34 @@ def main(argv=None) -> None:
             last_ckpt = time.time()
             log("  wrote resume.pt")
 
-    # -- final: pick raw or EMA by f32 val accuracy, write everything --------
+    # -- final: the weights the fixed rule names (no selection), measured once on val --
     log(f"training stopped ({stop_reason}) at epoch {meta['epoch']}, batch {meta['batch_in_epoch']}, "
         f"step {meta['step']}; final evaluation in float32")
     call.update({"end_step": meta["step"], "stop": stop_reason})
     write_resume()
     # float32 as the engine computes: no TF32 in matmuls or in the patch-embedding convolution
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    final = {"raw": evaluate(model, xva, yva, eval_batch, False, device)}
-    if ema is not None:
-        final["ema"] = evaluate(ema.model, xva, yva, eval_batch, False, device)
-    pick = "ema" if ema is not None and final["ema"]["top1"] >= final["raw"]["top1"] else "raw"
+    pick = args.final_weights
     chosen = ema.model if pick == "ema" else model
-    log("final val (float32): " + ", ".join(f"{k} top1 {v['top1'] * 100:.2f}% top5 {v['top5'] * 100:.2f}%"
-                                             for k, v in final.items()) + f" -> writing the {pick} weights")
+    final = {}
+    if have_val:
+        final[pick] = evaluate(chosen, xva, yva, eval_batch, False, device)
+        log(f"writing the {pick} weights (fixed rule); val (float32, a report): "
+            f"top1 {final[pick]['top1'] * 100:.2f}% top5 {final[pick]['top5'] * 100:.2f}%")
+    else:
+        log(f"writing the {pick} weights (fixed rule); no val in this call")
 
     sd = OrderedDict((k, v.detach().float().cpu().contiguous()) for k, v in chosen.state_dict().items())
     arch = {"img_size": args.size, "patch_size": 16, "stride": args.stride, "depth": args.depth,
             "embed_dim": args.embed_dim, "d_state": args.d_state, "num_classes": 10}
     st_meta = {"format": "vim-webgpu-imagenette-v1", "arch": json.dumps(arch), "classes": json.dumps(classes_json()),
-               "weights": pick, "val_top1_f32": f"{final[pick]['top1']:.4f}", "epochs": str(meta["epoch"]),
+               "weights": pick, "selection": "fixed rule (--final-weights), no selection on val",
+               "epochs": str(meta["epoch"]),
                "seed": str(args.seed), "complete": str(stop_reason == "finished").lower()}
+    if pick in final:
+        st_meta["val_top1_f32"] = f"{final[pick]['top1']:.4f}"
+    if teacher_info is not None:
+        st_meta["teacher"] = json.dumps(teacher_info)
     files, notes = {}, {}
 
     def save_st(fname, tensors, extra):
@@ -499,7 +572,8 @@ def main(argv=None) -> None:
               "stop": stop_reason, "epochs_done": meta["epoch"], "epochs_total": meta["epochs_total"],
               "steps": meta["step"], "skipped_steps": skipped, "train_seconds": round(meta["train_seconds"], 1),
               "call_seconds": round(time.time() - T_START, 1), "calls": meta["calls"],
-              "final_val_f32": final, "weights": pick, "files": files, "file_checks": notes,
+              "final_val_f32": final, "weights": pick, "selection": st_meta["selection"], "teacher": teacher_info,
+              "files": files, "file_checks": notes,
               "history": meta["history"]}
     with open(os.path.join(args.out, "train_log.json"), "w") as f:
         json.dump(result, f, indent=1)
