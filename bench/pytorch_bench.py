@@ -31,6 +31,8 @@ import torch
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cuda_timing  # noqa: E402
 from tools.vim_torch import scan as vscan  # noqa: E402
 from tools.vim_torch.model import VisionMamba, vim_config  # noqa: E402
 from tools.vim_torch.procedural import SEEDS, procedural_state_dict  # noqa: E402
@@ -157,35 +159,10 @@ class _on:
 
 
 def time_runs(fn, n: int) -> list[float]:
-    """Per-run GPU time in ms between CUDA events recorded around each call."""
-    if DEV == "cpu":
-        out = []
-        for _ in range(n):
-            t = time.perf_counter()
-            fn()
-            out.append((time.perf_counter() - t) * 1e3)
-        return out
-    ev = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(n)]
-    for s, e in ev:
-        s.record()
-        fn()
-        e.record()
-    torch.cuda.synchronize()
-    return [s.elapsed_time(e) for s, e in ev]
+    return cuda_timing.time_runs(fn, n, cpu=DEV == "cpu")
 
 
-def capture_graph(model, x):
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        for _ in range(2):
-            model(x)
-    torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        model(x)
-    torch.cuda.synchronize()
-    return graph
+capture_graph = cuda_timing.capture_graph
 
 
 def run_case(model, name, size, stride, batch, args, remaining: float, predicted_ms: float | None) -> dict:

@@ -56,6 +56,8 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import cuda_timing  # noqa: E402
 from tools.vim_torch.model import VisionMamba as OurVim, vim_config  # noqa: E402
 from tools.vim_torch.procedural import SEEDS, procedural_state_dict, canonical_shapes  # noqa: E402
 
@@ -341,34 +343,10 @@ def compare_with_ours(official, name, size, stride, device) -> dict:
 # -- timing ------------------------------------------------------------------
 
 def time_runs(fn, n: int) -> list[float]:
-    if not torch.cuda.is_available() or CPU:  # --cpu-ref: tests the loop, times nothing useful
-        out = []
-        for _ in range(n):
-            t = time.perf_counter()
-            fn()
-            out.append((time.perf_counter() - t) * 1e3)
-        return out
-    ev = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(n)]
-    for s, e in ev:
-        s.record()
-        fn()
-        e.record()
-    torch.cuda.synchronize()
-    return [s.elapsed_time(e) for s, e in ev]
+    return cuda_timing.time_runs(fn, n, cpu=CPU)
 
 
-def capture_graph(model, x):
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        for _ in range(2):
-            model(x)
-    torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        model(x)
-    torch.cuda.synchronize()
-    return graph
+capture_graph = cuda_timing.capture_graph
 
 
 def run_case(model, rec: dict, args, limit: float, predicted_ms: float | None) -> dict:
