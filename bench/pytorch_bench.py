@@ -32,7 +32,7 @@ import torch
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cuda_timing  # noqa: E402
+import torch_common  # noqa: E402
 from tools.vim_torch import scan as vscan  # noqa: E402
 from tools.vim_torch.model import VisionMamba, vim_config  # noqa: E402
 from tools.vim_torch.procedural import SEEDS, procedural_state_dict  # noqa: E402
@@ -145,24 +145,14 @@ def build(name: str, size: int, stride: int, args):
     return m
 
 
-class _on:
-    """`with torch.device(dev)` where torch has it (2.0+), else nothing."""
-
-    def __init__(self, dev):
-        self.ctx = torch.device(dev) if hasattr(torch.device, "__enter__") else None
-
-    def __enter__(self):
-        return self.ctx.__enter__() if self.ctx is not None else None
-
-    def __exit__(self, *a):
-        return self.ctx.__exit__(*a) if self.ctx is not None else False
+_on = torch_common.on_device
 
 
 def time_runs(fn, n: int) -> list[float]:
-    return cuda_timing.time_runs(fn, n, cpu=DEV == "cpu")
+    return torch_common.time_runs(fn, n, cpu=DEV == "cpu")
 
 
-capture_graph = cuda_timing.capture_graph
+capture_graph = torch_common.capture_graph
 
 
 def run_case(model, name, size, stride, batch, args, remaining: float, predicted_ms: float | None) -> dict:

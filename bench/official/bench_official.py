@@ -57,7 +57,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-import cuda_timing  # noqa: E402
+import torch_common  # noqa: E402
 from tools.vim_torch.model import VisionMamba as OurVim, vim_config  # noqa: E402
 from tools.vim_torch.procedural import SEEDS, procedural_state_dict, canonical_shapes  # noqa: E402
 
@@ -256,17 +256,7 @@ def import_official(src: str, build: str, scan: str, conv: str, norm: str) -> tu
 
 # -- models ------------------------------------------------------------------
 
-class _on:
-    """`with torch.device(dev)` (build directly on the GPU) where torch has it (2.0+)."""
-
-    def __init__(self, dev):
-        self.ctx = torch.device(dev) if hasattr(torch.device, "__enter__") else None
-
-    def __enter__(self):
-        return self.ctx.__enter__() if self.ctx is not None else None
-
-    def __exit__(self, *a):
-        return self.ctx.__exit__(*a) if self.ctx is not None else False
+_on = torch_common.on_device
 
 
 def official_model(mm, name: str, size: int, stride: int, device: str):
@@ -343,10 +333,10 @@ def compare_with_ours(official, name, size, stride, device) -> dict:
 # -- timing ------------------------------------------------------------------
 
 def time_runs(fn, n: int) -> list[float]:
-    return cuda_timing.time_runs(fn, n, cpu=CPU)
+    return torch_common.time_runs(fn, n, cpu=CPU)
 
 
-capture_graph = cuda_timing.capture_graph
+capture_graph = torch_common.capture_graph
 
 
 def run_case(model, rec: dict, args, limit: float, predicted_ms: float | None) -> dict:

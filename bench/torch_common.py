@@ -1,8 +1,9 @@
-"""Timing helpers shared by the PyTorch benchmarks (bench/pytorch_bench.py, bench/official/).
+"""Helpers shared by the PyTorch benchmarks (bench/pytorch_bench.py, bench/official/).
 
 time_runs: per-run GPU time in ms between CUDA events recorded around each call (wall time on
 the CPU, where the loop is only being tested). capture_graph: the forward as a CUDA graph, so a
-batch-1 case can be timed without the host's kernel launches.
+batch-1 case can be timed without the host's kernel launches. on_device: build modules directly
+on a device.
 """
 from __future__ import annotations
 
@@ -40,3 +41,16 @@ def capture_graph(model, x):
         model(x)
     torch.cuda.synchronize()
     return graph
+
+
+class on_device:
+    """`with torch.device(dev)` (build directly on the GPU) where torch has it (2.0+), else nothing."""
+
+    def __init__(self, dev):
+        self.ctx = torch.device(dev) if hasattr(torch.device, "__enter__") else None
+
+    def __enter__(self):
+        return self.ctx.__enter__() if self.ctx is not None else None
+
+    def __exit__(self, *a):
+        return self.ctx.__exit__(*a) if self.ctx is not None else False
