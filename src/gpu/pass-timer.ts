@@ -7,19 +7,17 @@ import type { GpuContext } from './context.js';
 export class PassTimer {
   private readonly querySet: GPUQuerySet;
   private readonly resolved: GPUBuffer;
-  /** For the timed pass's descriptor. */
-  readonly timestampWrites: GPUComputePassTimestampWrites;
 
   constructor(private readonly ctx: GpuContext) {
     if (!ctx.features.timestampQuery) throw new Error('PassTimer: the device has no timestamp-query feature');
     this.querySet = ctx.device.createQuerySet({ label: 'pass-timer', type: 'timestamp', count: 2 });
     this.resolved = ctx.buffers.create('pass-timer.resolve', 16, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC);
-    this.timestampWrites = { querySet: this.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 };
   }
 
   /**
-   * Stamps for one of several passes timed together: the beginning of the first
-   * and the end of the last (undefined for a pass in between).
+   * Stamps for a pass timed alone (first and last), or for one of several passes
+   * timed together: the beginning of the first and the end of the last
+   * (undefined for a pass in between).
    */
   writesFor(first: boolean, last: boolean): GPUComputePassTimestampWrites | undefined {
     if (!first && !last) return undefined;

@@ -255,11 +255,16 @@ export class VimGpu {
    */
   encodeForward(enc: GPUCommandEncoder, plan: ForwardPlan, timed = false): GPUBuffer | undefined {
     const timer = timed ? this.passTimer() : undefined;
-    const pass = enc.beginComputePass(timer ? { label: 'vim.forward', timestampWrites: timer.timestampWrites } : { label: 'vim.forward' });
-    this.encodePending(pass);
-    for (const stage of plan.stages) encodeDispatches(pass, stage.dispatches);
-    pass.end();
+    this.encodePass(enc, plan.stages, 'vim.forward', timer?.writesFor(true, true));
     return timer?.resolve(enc);
+  }
+
+  /** One compute pass over `stages`, after the scan constants' packing if no forward has encoded it yet. */
+  private encodePass(enc: GPUCommandEncoder, stages: readonly Stage[], label: string, timestampWrites?: GPUComputePassTimestampWrites): void {
+    const pass = enc.beginComputePass(timestampWrites ? { label, timestampWrites } : { label });
+    this.encodePending(pass);
+    for (const stage of stages) encodeDispatches(pass, stage.dispatches);
+    pass.end();
   }
 
   private passTimer(): PassTimer | undefined {
@@ -283,11 +288,7 @@ export class VimGpu {
     groups.forEach((stages, i) => {
       const first = i === 0, last = i === groups.length - 1;
       const enc = this.ctx.device.createCommandEncoder({ label: `vim.forward.${i}` });
-      const timestampWrites = timer?.writesFor(first, last);
-      const pass = enc.beginComputePass(timestampWrites ? { label: `vim.forward.${i}`, timestampWrites } : { label: `vim.forward.${i}` });
-      if (first) this.encodePending(pass);
-      for (const stage of stages) encodeDispatches(pass, stage.dispatches);
-      pass.end();
+      this.encodePass(enc, stages, `vim.forward.${i}`, timer?.writesFor(first, last));
       if (last && timer) stamps = timer.resolve(enc);
       this.ctx.device.queue.submit([enc.finish()]);
     });
@@ -347,10 +348,7 @@ export class VimGpu {
     this.writeInput(plan, input);
     for (const stage of plan.stages) {
       const enc = this.ctx.device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      this.encodePending(pass);
-      encodeDispatches(pass, stage.dispatches);
-      pass.end();
+      this.encodePass(enc, [stage], `vim.trace.${stage.name}`);
       this.ctx.device.queue.submit([enc.finish()]);
       // 'residual' means the residual stream after this stage, wherever it is.
       await onStage(stage, (name) => readBuffer(this.ctx.device, name === 'residual' ? stage.residual : plan.act[name], plan.sizes[name]));
